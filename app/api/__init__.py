@@ -1,0 +1,1 @@
+"""HTTP routes: thin wrappers around the preprocessing and inference services."""

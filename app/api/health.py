@@ -1,0 +1,27 @@
+"""Liveness (the process answers) and readiness (models loaded and warmed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.deps import RegistryDep, SettingsDep
+from app.schemas import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="Alive")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, summary="Ready: models loaded and warmed")
+async def readyz(registry: RegistryDep, settings: SettingsDep) -> Readiness:
+    """Uvicorn accepts connections only after the lifespan has loaded and warmed the models, so an
+    answer means ready; `failed` names any model that did not load while the others serve."""
+    return Readiness(
+        ready=registry.default in registry.models,
+        runtime=settings.runtime,
+        loaded=sorted(registry.models),
+        failed=registry.failed,
+    )

@@ -1,0 +1,54 @@
+"""Recognition routes. Plain `def` routes: FastAPI runs them in a worker thread, off the event loop."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, UploadFile
+
+from app.api.deps import RegistryDep, SettingsDep
+from app.errors import PayloadTooLargeError
+from app.recognizer import compare, image_from_bytes, image_from_text, predict
+from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
+from app.schemas import PredictRequest as PredictBody
+
+router = APIRouter(prefix="/predict", tags=["predict"])
+ERRORS = {
+    404: {"model": ErrorResponse, "description": "Unknown model id (the message lists the known ones)."},
+    413: {"model": ErrorResponse, "description": "Body or image over the configured limit."},
+    415: {"model": ErrorResponse, "description": "Content type this endpoint does not read."},
+    422: {"model": ErrorResponse, "description": "Not an image, corrupt, blank, or invalid JSON."},
+}
+
+
+@router.post("", response_model=Prediction, responses=ERRORS, summary="Recognise one digit image")
+def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Prediction:
+    started = time.perf_counter()
+    loaded = registry.get(body.model)
+    return predict([image_from_text(body.image, settings)], loaded, started, explain=body.explain)[0]
+
+
+@router.post("/file", response_model=Prediction, responses=ERRORS, summary="Recognise an uploaded image file")
+def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep, model: str | None = None) -> Prediction:
+    started = time.perf_counter()
+    loaded = registry.get(model)
+    data = file.file.read(settings.max_request_bytes + 1)
+    return predict([image_from_bytes(data, settings)], loaded, started)[0]
+
+
+@router.post("/batch", response_model=BatchResponse, responses=ERRORS, summary="Recognise several images")
+def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsDep) -> BatchResponse:
+    started = time.perf_counter()
+    if len(body.images) > settings.max_batch:
+        raise PayloadTooLargeError(
+            f"The batch holds {len(body.images)} images; the limit is {settings.max_batch} per request."
+        )
+    loaded = registry.get(body.model)
+    images = [image_from_text(text, settings) for text in body.images]
+    return BatchResponse(predictions=predict(images, loaded, started))
+
+
+@router.post("/compare", response_model=CompareResponse, responses=ERRORS, summary="One image, every model")
+def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> CompareResponse:
+    started = time.perf_counter()
+    return compare(image_from_text(body.image, settings), registry, started)

@@ -1,0 +1,33 @@
+"""Settings from environment variables (prefix DIGIT_LAB_), with defaults that run the demo as shipped."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every limit and location in one place; `DIGIT_LAB_MAX_BATCH=16` and so on override them."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGIT_LAB_", env_file=None, extra="ignore")
+
+    models_dir: Path = Field(PROJECT_ROOT / "models", description="Directory of <id>.keras + <id>.json.")
+    default_model: str = Field("cnn", description="Model used when a request names none.")
+    runtime: Literal["keras", "litert"] = Field("keras", description="Inference runtime.")
+    max_request_bytes: int = Field(2 * 1024 * 1024, gt=0, description="Largest request body accepted.")
+    max_image_pixels: int = Field(16_000_000, gt=0, description="Largest width x height decoded.")
+    max_image_side: int = Field(10_000, gt=0, description="Longest side decoded, in pixels.")
+    max_batch: int = Field(64, gt=0, description="Most images in one /predict/batch request.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off if empty).")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,92 @@
+"""create_app(): the FastAPI application — lifespan (models), middleware, routers, pages, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import __version__
+from app.api import health, models, pages, predict
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.errors import DigitLabError
+from app.inference.registry import Registry
+from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+
+log = logging.getLogger("digit_lab")
+DESCRIPTION = (
+    "Recognise handwritten digits with Keras models trained on MNIST, and compare networks that differ "
+    "only in their activation function. Errors are JSON `{\"detail\": \"...\"}` with a 4xx status."
+)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load and warm every model once, before the server accepts a connection."""
+    settings: Settings = app.state.settings
+    if getattr(app.state, "registry", None) is None:
+        app.state.registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime)
+    registry = app.state.registry
+    log.info("ready: %s (%s runtime)", ", ".join(sorted(registry.models)), settings.runtime)
+    yield
+
+
+def validation_message(error: RequestValidationError) -> str:
+    """Pydantic's error list → one sentence per problem, without echoing the (possibly huge) input."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
+        if item.get("type") == "json_invalid":
+            parts.append("The body is not valid JSON.")
+        elif item.get("type") == "missing" and where == "body":
+            parts.append("The request body is missing: send JSON like {\"image\": \"data:image/png;base64,...\"}.")
+        else:
+            parts.append(f"{where}: {item.get('msg', 'invalid')}.")
+    return " ".join(parts) or "The request is not valid."
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """One mapping from errors to JSON `{"detail": ...}`; no traceback or path ever reaches a client."""
+
+    @app.exception_handler(DigitLabError)
+    async def known_error(_: Request, error: DigitLabError) -> JSONResponse:
+        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(error)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Something went wrong on our side; it has been logged."}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the app. Tests may pass a ready registry to share loaded models between apps."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = FastAPI(title="digit-lab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.registry = registry
+    add_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    for router in (predict.router, models.router, health.router, pages.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    return app

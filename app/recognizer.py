@@ -1,0 +1,80 @@
+"""The request path's work, apart from HTTP: bytes → 28x28 input → model → answer schema.
+
+Routes call these from worker threads (they are plain `def` routes), so decoding, preprocessing and
+inference never block the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from app.config import Settings
+from app.errors import PayloadTooLargeError
+from app.imaging import decode_base64_image, decode_image
+from app.inference.registry import LoadedModel, Registry
+from app.preprocess import to_mnist
+from app.schemas import CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
+
+INPUT_DECIMALS = 3  # the preview grid needs no more precision, and it keeps the JSON small
+OUTPUT_DECIMALS = 6
+
+
+def image_from_bytes(data: bytes, settings: Settings) -> np.ndarray:
+    """Raw image bytes → the 28x28 float32 input the model sees."""
+    if len(data) > settings.max_request_bytes:
+        raise PayloadTooLargeError(f"The image is larger than the limit of {settings.max_request_bytes:,} bytes.")
+    return to_mnist(decode_image(data, settings.max_image_pixels, settings.max_image_side))
+
+
+def image_from_text(text: str, settings: Settings) -> np.ndarray:
+    """Data URL or bare base64 → the 28x28 float32 input the model sees."""
+    return image_from_bytes(decode_base64_image(text, settings.max_request_bytes), settings)
+
+
+def _answer(model_id: str, probabilities: np.ndarray) -> ModelAnswer:
+    rounded = [round(float(p), OUTPUT_DECIMALS) for p in probabilities]
+    return ModelAnswer(model=model_id, digit=int(np.argmax(probabilities)), probabilities=rounded)
+
+
+def _grid(image: np.ndarray) -> list[list[float]]:
+    return np.round(image, INPUT_DECIMALS).tolist()
+
+
+def _explanation(loaded: LoadedModel, batch: np.ndarray) -> Explanation:
+    layers, logits = loaded.runtime.explain(batch)
+    return Explanation(
+        logits=[round(float(v), OUTPUT_DECIMALS) for v in logits],
+        layers=[
+            LayerActivations(name=name, shape=list(values.shape), values=np.round(values, INPUT_DECIMALS).tolist())
+            for name, values in layers
+        ],
+    )
+
+
+def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, explain: bool = False) -> list[Prediction]:
+    """Run prepared 28x28 images through one model in a single call; answers in order."""
+    batch = np.stack(images)[..., np.newaxis]
+    probabilities = loaded.runtime.predict(batch)
+    explanation = _explanation(loaded, batch[:1]) if explain else None
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+    return [
+        Prediction(
+            **_answer(loaded.card.id, p).model_dump(),
+            input=_grid(image),
+            elapsed_ms=elapsed_ms,
+            explain=explanation,
+        )
+        for image, p in zip(images, probabilities, strict=True)
+    ]
+
+
+def compare(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
+    """One prepared image answered by every loaded model (default first)."""
+    batch = image[np.newaxis, ..., np.newaxis]
+    order = [registry.default] + sorted(m for m in registry.models if m != registry.default)
+    answers = [_answer(model_id, registry.models[model_id].runtime.predict(batch)[0]) for model_id in order]
+    return CompareResponse(
+        input=_grid(image), answers=answers, elapsed_ms=round((time.perf_counter() - started) * 1000, 3)
+    )

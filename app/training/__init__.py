@@ -1,0 +1,1 @@
+"""Everything that makes the models in `models/`: data, architectures, probes, training, evaluation."""

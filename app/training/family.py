@@ -1,0 +1,120 @@
+"""The model family: a compact CNN (the default) and MLPs that differ only in their hidden activation.
+
+Naming convention every consumer relies on (probes, explain, cards):
+- `hidden_{i}` is the layer that holds a hidden layer's weights (Dense, Conv2D or Maxout): its output is
+  the pre-activation z = Σwx + b (for maxout, already the max of its pieces);
+- `act_{i}` is that layer's activation output, what the next layer sees;
+- `logits` is the output layer before softmax, `probabilities` the softmax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+from app.training.layers import Maxout
+
+INPUT_SHAPE = (28, 28, 1)
+CLASSES = 10
+MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink layer by layer
+MLP_WIDTH = 128
+MAXOUT_PIECES = 2
+LEAKY_SLOPE = 0.1
+CNN_FILTERS = (32, 32, 64, 64, 128)  # pooling after the 2nd and 4th conv
+CNN_DENSE = 128
+CNN_DROPOUT = 0.3
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How one family member is built and trained; every number that matters is named here once."""
+
+    id: str
+    title: str
+    activation: str  # the hidden activation, as shown to people
+    kind: str  # "cnn" or "mlp"
+    optimizer: str  # "adam" or "sgd"
+    learning_rate: float
+    epochs: int
+    batch_size: int
+    augment: bool
+
+
+CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 16, 128, True)
+MLP_ACTIVATIONS = {
+    "linear": "No activation (linear)",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "ReLU",
+    "leaky-relu": "Leaky ReLU",
+    "maxout": "Maxout",
+}
+MLP_RECIPE = dict(optimizer="sgd", learning_rate=0.05, epochs=20, batch_size=64, augment=False)
+SPECS: dict[str, ModelSpec] = {
+    CNN_SPEC.id: CNN_SPEC,
+    **{
+        name: ModelSpec(name, f"{MLP_DEPTH}x{MLP_WIDTH} MLP, {title}", name, "mlp", **MLP_RECIPE)
+        for name, title in MLP_ACTIVATIONS.items()
+    },
+}
+DEFAULT_MODEL = CNN_SPEC.id
+
+
+def activation_layer(name: str, layer_name: str) -> keras.layers.Layer:
+    """The hidden activation as its own layer, so probes and `explain` can read it."""
+    if name == "leaky-relu":
+        return keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=layer_name)
+    if name == "maxout":  # the max already happened inside the Maxout layer
+        return keras.layers.Activation("linear", name=layer_name)
+    return keras.layers.Activation(name, name=layer_name)
+
+
+def output_head(features: keras.KerasTensor) -> keras.KerasTensor:
+    logits = keras.layers.Dense(CLASSES, name="logits")(features)
+    return keras.layers.Activation("softmax", name="probabilities")(logits)
+
+
+def build_mlp(activation: str, seed: int) -> keras.Model:
+    """MLP_DEPTH hidden layers of MLP_WIDTH units; Glorot-uniform initialisation for every member."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    for i in range(1, MLP_DEPTH + 1):
+        init = keras.initializers.GlorotUniform(seed=seed + i)
+        if activation == "maxout":
+            x = Maxout(MLP_WIDTH, MAXOUT_PIECES, kernel_initializer=init, name=f"hidden_{i}")(x)
+        else:
+            x = keras.layers.Dense(MLP_WIDTH, kernel_initializer=init, name=f"hidden_{i}")(x)
+        x = activation_layer(activation, f"act_{i}")(x)
+    return keras.Model(inputs, output_head(x), name=f"mlp_{activation.replace('-', '_')}")
+
+
+def build_cnn(seed: int) -> keras.Model:
+    """Five 3x3 convolutions with batch norm and ReLU, two poolings, global pooling, one dense layer."""
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = inputs
+    for i, filters in enumerate(CNN_FILTERS, start=1):
+        init = keras.initializers.HeNormal(seed=seed + i)
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=init,
+                                name=f"hidden_{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"norm_{i}")(x)
+        x = keras.layers.Activation("relu", name=f"act_{i}")(x)
+        if i in (2, 4):
+            x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = keras.layers.Dropout(CNN_DROPOUT, seed=seed, name="dropout")(x)
+    i = len(CNN_FILTERS) + 1
+    x = keras.layers.Dense(CNN_DENSE, kernel_initializer=keras.initializers.HeNormal(seed=seed + i),
+                           name=f"hidden_{i}")(x)
+    x = keras.layers.Activation("relu", name=f"act_{i}")(x)
+    return keras.Model(inputs, output_head(x), name="cnn")
+
+
+def build(spec: ModelSpec, seed: int) -> keras.Model:
+    return build_cnn(seed) if spec.kind == "cnn" else build_mlp(spec.activation, seed)
+
+
+def hidden_layer_names(model: keras.Model) -> list[str]:
+    """Names of the hidden layers (`hidden_1`, `hidden_2`, …) in order."""
+    names = [layer.name for layer in model.layers if layer.name.startswith("hidden_")]
+    return sorted(names, key=lambda name: int(name.split("_")[1]))

@@ -1,0 +1,148 @@
+"""The training recipe, top to bottom: data → split → model → fit → test → save model and card."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import keras
+import numpy as np
+import PIL
+import tensorflow as tf
+
+from app.inference.card import EpochRecord, ModelCard
+from app.training.augment import augment_dataset
+from app.training.data import Mnist
+from app.training.evaluate import evaluate, prepare
+from app.training.family import ModelSpec, build
+from app.training.probes import ActivationProbe
+
+SEED = 1234
+VALIDATION_FRACTION = 0.1
+PROBE_TRAIN_BATCH = 1024  # examples used to measure gradient norms each epoch
+PROBE_VAL_BATCH = 1000  # examples used to count dead or saturated units
+TARGET_VAL_ACCURACY = 0.97
+
+
+def split(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
+    """Shuffle once with the seed, hold out VALIDATION_FRACTION for validation."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(len(x) * VALIDATION_FRACTION))
+    val, train = order[:n_val], order[n_val:]
+    return x[train], y[train], x[val], y[val]
+
+
+def make_optimizer(spec: ModelSpec, steps: int) -> keras.optimizers.Optimizer:
+    """Adam with cosine decay for the CNN; plain SGD (constant rate, no momentum) for the MLP family."""
+    if spec.optimizer == "adam":
+        schedule = keras.optimizers.schedules.CosineDecay(spec.learning_rate, decay_steps=steps, alpha=0.01)
+        return keras.optimizers.Adam(schedule)
+    return keras.optimizers.SGD(spec.learning_rate)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        logs["seconds"] = time.perf_counter() - self.started
+
+
+def architecture_lines(model: keras.Model) -> list[str]:
+    return [
+        f"{layer.name}: {type(layer).__name__} {tuple(layer.output.shape[1:])} {layer.count_params():,} params"
+        for layer in model.layers
+    ]
+
+
+def train(
+    spec: ModelSpec,
+    data: Mnist,
+    out_dir: Path,
+    *,
+    seed: int = SEED,
+    epochs: int | None = None,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    verbose: int = 2,
+) -> ModelCard:
+    """Train one family member, evaluate it on the test set, write `<id>.keras` and `<id>.json`."""
+    epochs = epochs or spec.epochs
+    keras.utils.set_random_seed(seed)
+
+    # Data: the same preprocessing as serving, so training sees what the server will feed the model.
+    images = prepare(data.x_train[:train_limit])
+    x_train, y_train, x_val, y_val = split(images, data.y_train[:train_limit], seed)
+    train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(len(x_train), seed=seed)
+    train_ds = train_ds.batch(spec.batch_size)
+    if spec.augment:
+        train_ds = augment_dataset(train_ds, seed)
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
+
+    # Model.
+    model = build(spec, seed)
+    steps = epochs * int(np.ceil(len(x_train) / spec.batch_size))
+    model.compile(
+        optimizer=make_optimizer(spec, steps),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+    probe = ActivationProbe(
+        spec.activation, (x_train[:PROBE_TRAIN_BATCH], y_train[:PROBE_TRAIN_BATCH]), x_val[:PROBE_VAL_BATCH]
+    )
+
+    # Fit.
+    started = time.perf_counter()
+    history = model.fit(
+        train_ds, validation_data=(x_val, y_val), epochs=epochs, callbacks=[EpochTimer(), probe], verbose=verbose
+    )
+    training_seconds = time.perf_counter() - started
+
+    # Test, on the full test set unless a slice was asked for.
+    result = evaluate(model, prepare(data.x_test[:test_limit]), data.y_test[:test_limit])
+    if verbose:
+        print(f"{spec.id}: test {result.report()}", file=sys.stderr)
+
+    records = [EpochRecord(**probe.records[0])]
+    for epoch in range(epochs):
+        logs = {key: float(values[epoch]) for key, values in history.history.items()}
+        records.append(EpochRecord(**probe.records[epoch + 1], **logs))
+    reached = [r.epoch for r in records if r.val_accuracy is not None and r.val_accuracy >= TARGET_VAL_ACCURACY]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{spec.id}.keras")
+    card = ModelCard(
+        id=spec.id,
+        title=spec.title,
+        kind=spec.kind,
+        activation=spec.activation,
+        architecture=architecture_lines(model),
+        parameters=model.count_params(),
+        optimizer=spec.optimizer,
+        learning_rate=spec.learning_rate,
+        batch_size=spec.batch_size,
+        augmented=spec.augment,
+        epochs=epochs,
+        seed=seed,
+        test_accuracy=result.accuracy,
+        per_class_accuracy=result.per_class_accuracy,
+        confusion_matrix=result.confusion_matrix,
+        epochs_to_97=reached[0] if reached else None,
+        training_seconds=round(training_seconds, 1),
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        data_source=data.source,
+        data_checksum=data.checksum,
+        versions={
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "pillow": PIL.__version__,
+        },
+        history=records,
+    )
+    card.write(out_dir / f"{spec.id}.json")
+    return card
