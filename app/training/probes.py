@@ -64,7 +64,7 @@ class ActivationProbe(keras.callbacks.Callback):
             # ReLU and Leaky ReLU are positive exactly where their input is, so the activation
             # output tells dead units apart as well as the pre-activation (and sees past batch norm).
             outputs = [model.get_layer(n.replace("hidden_", "act_")).output for n in names]
-            probe = keras.Model(model.inputs, outputs)
+            probe = keras.Model(model.input, outputs)
             post = [np.asarray(v) for v in probe(self.val_images, training=False)]
             if self.activation in DEAD_FAMILY:
                 record["dead_fraction"] = {n: dead_fraction(a) for n, a in zip(names, post, strict=True)}

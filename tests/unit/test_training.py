@@ -1,0 +1,93 @@
+"""The training recipe and its recording machinery, on tiny slices (the real runs are committed in models/)."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from app.inference.card import ModelCard
+from app.inference.keras_runtime import KerasRuntime
+from app.training.data import load_mnist, read_idx
+from app.training.family import MLP_DEPTH, SPECS, build_mlp
+from app.training.layers import Maxout
+from app.training.probes import dead_fraction, gradient_norms, saturated_fraction
+from app.training.train import train
+
+
+def test_idx_reader_matches_published_shapes(mnist) -> None:
+    assert mnist.x_train.shape == (60_000, 28, 28) and mnist.x_test.shape == (10_000, 28, 28)
+    assert np.bincount(mnist.y_test).tolist()[:3] == [980, 1135, 1032]  # MNIST's published class counts
+    assert mnist.x_train.dtype == np.uint8 and mnist.x_train.max() == 255
+
+
+def test_idx_reader_rejects_wrong_magic(tmp_path: Path) -> None:
+    path = tmp_path / "bad-idx.gz"
+    path.write_bytes(gzip.compress(struct.pack(">HBB", 0, 0x0D, 1) + struct.pack(">I", 1) + b"\0" * 4))
+    with pytest.raises(ValueError, match="not an IDX file"):
+        read_idx(path)
+
+
+def test_npz_source_equals_idx_source(mnist, tmp_path: Path) -> None:
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=mnist.x_train[:50], y_train=mnist.y_train[:50], x_test=mnist.x_test[:20],
+             y_test=mnist.y_test[:20])
+    loaded = load_mnist(path)
+    assert np.array_equal(loaded.x_test, mnist.x_test[:20]) and np.array_equal(loaded.y_train, mnist.y_train[:50])
+
+
+def test_maxout_is_the_max_of_its_linear_pieces() -> None:
+    layer = Maxout(units=3, pieces=2)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+    y = np.asarray(layer(x))
+    pieces = (x @ np.asarray(layer.kernel) + np.asarray(layer.bias)).reshape(4, 3, 2)
+    assert np.allclose(y, pieces.max(axis=-1), atol=1e-6)
+    restored = Maxout.from_config(layer.get_config())
+    assert (restored.units, restored.pieces) == (3, 2)
+
+
+def test_dead_fraction_counts_units_never_positive() -> None:
+    activations = np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]])
+    assert dead_fraction(activations) == 0.5  # units 0 and 2 never fire
+
+
+def test_saturation_uses_the_derivative() -> None:
+    sigmoid = np.array([0.5, 0.99, 0.001, 0.7])  # derivative/peak: 1, 0.04, 0.004, 0.84
+    assert saturated_fraction(sigmoid, "sigmoid") == 0.5
+    tanh = np.array([0.0, 0.99, -0.999, 0.5])  # 1 - a²: 1, 0.02, 0.002, 0.75
+    assert saturated_fraction(tanh, "tanh") == 0.5
+
+
+def test_sigmoid_gradients_shrink_towards_the_input(mnist) -> None:
+    """The vanishing gradient, measured by our probe on a freshly initialised deep sigmoid MLP."""
+    model = build_mlp("sigmoid", seed=1)
+    x = mnist.x_train[:256, ..., None].astype("float32") / 255
+    norms = gradient_norms(model, x, mnist.y_train[:256])
+    assert list(norms) == [f"hidden_{i}" for i in range(1, MLP_DEPTH + 1)]
+    relu_norms = gradient_norms(build_mlp("relu", seed=1), x, mnist.y_train[:256])
+    sigmoid_ratio = norms["hidden_1"] / norms[f"hidden_{MLP_DEPTH}"]
+    relu_ratio = relu_norms["hidden_1"] / relu_norms[f"hidden_{MLP_DEPTH}"]
+    assert sigmoid_ratio < 0.1 < relu_ratio
+
+
+@pytest.mark.parametrize("model_id", ["cnn", "relu", "sigmoid", "maxout"])
+def test_training_smoke_writes_a_loadable_model_and_full_card(mnist, tmp_path: Path, model_id: str) -> None:
+    card = train(SPECS[model_id], mnist, tmp_path, epochs=1, train_limit=1200, test_limit=300, verbose=0)
+    assert (tmp_path / f"{model_id}.keras").exists()
+    assert ModelCard.read(tmp_path / f"{model_id}.json") == card
+    assert [record.epoch for record in card.history] == [0, 1]
+    assert card.history[1].val_accuracy is not None and 0.0 <= card.test_accuracy <= 1.0
+    assert sum(map(sum, card.confusion_matrix)) == 300 and len(card.per_class_accuracy) == 10
+    assert set(card.history[1].grad_norms) and all(v >= 0 for v in card.history[1].grad_norms.values())
+    if model_id in ("relu", "cnn"):
+        assert set(card.history[1].dead_fraction) == set(card.history[1].grad_norms)
+    if model_id == "sigmoid":
+        assert set(card.history[1].saturated_fraction) == set(card.history[1].grad_norms)
+    assert card.data_checksum.startswith("sha256:") and card.versions["keras"] == keras.__version__
+    runtime = KerasRuntime(tmp_path / f"{model_id}.keras")
+    probabilities = runtime.predict(np.zeros((2, 28, 28, 1), dtype="float32"))
+    assert probabilities.shape == (2, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
