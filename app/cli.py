@@ -36,9 +36,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except Exception as error:  # a bad environment variable: say which, without a traceback
         print(f"digit-lab serve: invalid setting: {error}", file=sys.stderr)
         return 2
+    # Load the models before uvicorn starts: a missing or corrupt model is then one clear line and exit 1,
+    # not a lifespan traceback. One worker serves this registry; several workers (or --reload) load their own.
+    from app.errors import ModelLoadError
+    from app.inference.registry import Registry
+
+    try:
+        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime)
+    except ModelLoadError as error:
+        print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
+        return 1
+    target: object = "app.main:create_app"
+    if args.workers == 1 and not args.reload:
+        from app.main import create_app
+
+        target = create_app(settings, registry)
     uvicorn.run(
-        "app.main:create_app",
-        factory=True,
+        target,
+        factory=isinstance(target, str),
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -22,6 +22,9 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as Pillow's "L"
 DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?)(?P<b64>;base64)?,", re.I)
 IMAGE_MIME_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp", "image/gif", "image/bmp"}
+# Larger images are box-averaged down to about this side before any float copy (see _shrink).
+WORK_SIDE = 1024
+REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "I", "F", "CMYK"}  # Image.reduce() averages these correctly
 
 # Pillow's own bomb guard would raise its own warning/error; ours is stricter and speaks plainly.
 Image.MAX_IMAGE_PIXELS = None
@@ -67,7 +70,7 @@ def decode_image(data: bytes, max_pixels: int, max_side: int) -> np.ndarray:
             if getattr(image, "n_frames", 1) > 1:
                 image = next(ImageSequence.Iterator(image))
             image.load()
-            return _to_grey(image)
+            return _to_grey(_shrink(image))
     except PayloadTooLargeError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
@@ -75,6 +78,18 @@ def decode_image(data: bytes, max_pixels: int, max_side: int) -> np.ndarray:
             "This is not an image we can read (or it is corrupt or truncated); "
             "send PNG, JPEG, WebP, GIF or BMP."
         ) from None
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Box-average a huge image to about WORK_SIDE pixels: the digit ends up 20 px tall anyway, and a
+    16-megapixel RGBA image as float32 would cost half a gigabyte (and seconds) per request."""
+    factor = max(image.size) // WORK_SIDE
+    if factor < 2:
+        return image
+    if image.mode not in REDUCIBLE_MODES or "transparency" in image.info:
+        transparent = "A" in image.mode or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "I" if image.mode.startswith("I;16") else "L")
+    return image.reduce(factor)
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
@@ -99,4 +114,12 @@ def _to_grey(image: Image.Image) -> np.ndarray:
     weight = float(alpha.sum())
     ink_luma = float((luma * alpha).sum() / weight) if weight > 0 else 0.0
     background = 1.0 if ink_luma < 0.5 else 0.0
+    hidden = alpha == 0.0
+    if hidden.any() and not ((alpha > 0.0) & (alpha < 1.0)).any():
+        # On/off transparency (a palette PNG or GIF) carries no alpha anti-aliasing: its edges are opaque pixels
+        # blended toward the colour it was drawn on, which is the colour its transparent pixels keep. Use it
+        # when it differs from the ink; a canvas stroke on transparent black (same colour as the ink) does not.
+        hidden_luma = float(np.median(luma[hidden]))
+        if abs(hidden_luma - ink_luma) >= 0.25:
+            background = hidden_luma
     return luma * alpha + background * (1.0 - alpha)

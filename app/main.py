@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartParser
 
 from app import __version__
 from app.api import health, models, pages, predict
@@ -19,12 +20,16 @@ from app.config import PROJECT_ROOT, Settings, get_settings
 from app.errors import DigitLabError
 from app.inference.registry import Registry
 from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.schemas import ErrorResponse
 
 log = logging.getLogger("digit_lab")
 DESCRIPTION = (
     "Recognise handwritten digits with Keras models trained on MNIST, and compare networks that differ "
     "only in their activation function. Errors are JSON `{\"detail\": \"...\"}` with a 4xx status."
 )
+# Any route can fail unexpectedly; the answer is then this generic body, never a traceback.
+SERVER_ERROR = {500: {"model": ErrorResponse, "description": "Unexpected server error (logged; no details sent)."}}
+MAX_FIELD_NAME = 60  # field names come from the client: never echo an unbounded one
 
 
 @asynccontextmanager
@@ -42,11 +47,15 @@ def validation_message(error: RequestValidationError) -> str:
     """Pydantic's error list → one sentence per problem, without echoing the (possibly huge) input."""
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body") or "body"
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")[:MAX_FIELD_NAME] or "body"
         if item.get("type") == "json_invalid":
             parts.append("The body is not valid JSON.")
         elif item.get("type") == "missing" and where == "body":
             parts.append("The request body is missing: send JSON like {\"image\": \"data:image/png;base64,...\"}.")
+        elif item.get("type") == "missing":
+            parts.append(f"The field {where!r} is required but missing.")
+        elif item.get("type") == "extra_forbidden":
+            parts.append(f"The field {where!r} is not accepted here.")
         else:
             parts.append(f"{where}: {item.get('msg', 'invalid')}.")
     return " ".join(parts) or "The request is not valid."
@@ -77,11 +86,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """Build the app. Tests may pass a ready registry to share loaded models between apps."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = FastAPI(title="digit-lab", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="digit-lab", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  responses=SERVER_ERROR)
     app.state.settings = settings
     app.state.registry = registry
     add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Starlette spools an upload over 1 MiB to a temporary file; the body limit caps every upload, so a spool
+    # that large keeps what people send in memory and never on disk.
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"])

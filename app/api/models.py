@@ -30,7 +30,9 @@ def list_models(registry: RegistryDep) -> ModelList:
     )
 
 
-@router.get("/{model_id}", response_model=ModelDetail, responses={404: {"model": ErrorResponse}},
+# 422 is declared so the schema shows our error shape, not FastAPI's default list of validation errors.
+@router.get("/{model_id}", response_model=ModelDetail,
+            responses={404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
             summary="One model's card, with its per-epoch training history")
 def get_model(model_id: str, registry: RegistryDep) -> ModelDetail:
     return registry.get(model_id).card

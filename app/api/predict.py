@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, UploadFile
 
-from app.api.deps import RegistryDep, SettingsDep
+from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep
 from app.errors import PayloadTooLargeError
 from app.recognizer import compare, image_from_bytes, image_from_text, predict
 from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
@@ -21,14 +21,16 @@ ERRORS = {
 }
 
 
-@router.post("", response_model=Prediction, responses=ERRORS, summary="Recognise one digit image")
+@router.post("", response_model=Prediction, responses=ERRORS, dependencies=[JsonBody],
+             summary="Recognise one digit image")
 def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Prediction:
     started = time.perf_counter()
     loaded = registry.get(body.model)
     return predict([image_from_text(body.image, settings)], loaded, started, explain=body.explain)[0]
 
 
-@router.post("/file", response_model=Prediction, responses=ERRORS, summary="Recognise an uploaded image file")
+@router.post("/file", response_model=Prediction, responses=ERRORS, dependencies=[MultipartBody],
+             summary="Recognise an uploaded image file")
 def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep, model: str | None = None) -> Prediction:
     started = time.perf_counter()
     loaded = registry.get(model)
@@ -36,7 +38,8 @@ def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep,
     return predict([image_from_bytes(data, settings)], loaded, started)[0]
 
 
-@router.post("/batch", response_model=BatchResponse, responses=ERRORS, summary="Recognise several images")
+@router.post("/batch", response_model=BatchResponse, responses=ERRORS, dependencies=[JsonBody],
+             summary="Recognise several images")
 def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsDep) -> BatchResponse:
     started = time.perf_counter()
     if len(body.images) > settings.max_batch:
@@ -48,7 +51,8 @@ def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsD
     return BatchResponse(predictions=predict(images, loaded, started))
 
 
-@router.post("/compare", response_model=CompareResponse, responses=ERRORS, summary="One image, every model")
+@router.post("/compare", response_model=CompareResponse, responses=ERRORS, dependencies=[JsonBody],
+             summary="One image, every model")
 def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> CompareResponse:
     started = time.perf_counter()
     return compare(image_from_text(body.image, settings), registry, started)
