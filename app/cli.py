@@ -102,6 +102,51 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.export import export_model
+
+    ids = sorted(p.stem for p in args.model_dir.glob("*.keras")) if args.all else args.model
+    missing = [i for i in ids if not (args.model_dir / f"{i}.keras").is_file()]
+    if missing or not ids:
+        print(f"digit-lab export: choose --all or --model with a <id>.keras in {args.model_dir}"
+              + (f" (not found: {', '.join(missing)})" if missing else ""), file=sys.stderr)
+        return 2
+    for model_id in ids:
+        path = export_model(args.model_dir / f"{model_id}.keras")
+        print(f"{model_id}: → {path} ({path.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    script = PROJECT_ROOT / "benchmarks" / "bench.py"
+    if not script.is_file():
+        print(f"digit-lab bench: {script} not found (run from a source checkout)", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from benchmarks.bench import run
+
+    return run(args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from app.training.compare import markdown_table, read_cards, text_table
+
+    cards = read_cards(args.model_dir)
+    if not cards:
+        print(f"digit-lab compare: no model cards in {args.model_dir}", file=sys.stderr)
+        return 2
+    print(text_table(cards))
+    if args.markdown:
+        args.markdown.write_text(markdown_table(cards) + "\n", encoding="utf-8")
+        print(f"table → {args.markdown}", file=sys.stderr)
+    if args.plots:
+        from app.training.plots import write_all
+
+        for path in write_all(cards, args.plots):
+            print(f"chart → {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="digit-lab",
@@ -141,6 +186,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    export = commands.add_parser("export", help="make <id>.tflite (LiteRT) from <id>.keras",
+                                 description="Convert trained Keras models for the LiteRT runtime "
+                                             "(DIGIT_LAB_RUNTIME=litert); training does this too.")
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every <id>.keras in the model directory")
+    export.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    export.set_defaults(run=cmd_export)
+
+    bench = commands.add_parser(
+        "bench", help="measure the server under load (needs wrk) and write benchmarks/RESULTS.md",
+        description="Start the server (each runtime, each worker count), load it with wrk over loopback, time "
+                    "start-up, memory and each in-process stage; write RESULTS.md and results.json.")
+    bench.add_argument("--runtimes", nargs="+", choices=["keras", "litert"], default=["keras", "litert"],
+                       help="runtimes to compare (default: both)")
+    bench.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="worker counts (default: 1 2)")
+    bench.add_argument("--concurrency", nargs="+", type=int, default=[1, 16],
+                       help="open connections per load run (default: 1 16)")
+    bench.add_argument("--endpoints", nargs="+", default=["healthz", "predict_canvas", "predict_28", "predict_batch"],
+                       choices=["healthz", "predict_canvas", "predict_28", "predict_batch"],
+                       help="what to load (default: all four)")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds per load run (default: %(default)s)")
+    bench.add_argument("--max-requests", type=int, default=100_000,
+                       help="requests per load run at most (default: %(default)s)")
+    bench.add_argument("--calls", type=int, default=1000,
+                       help="in-process calls per stage, median taken (default: %(default)s)")
+    bench.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks",
+                       help="where RESULTS.md and results.json go (default: ./benchmarks)")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

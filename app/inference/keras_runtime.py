@@ -14,11 +14,10 @@ import numpy as np
 import tensorflow as tf
 
 from app.errors import ModelLoadError
+from app.inference.activations import EXPLAIN_MAP_SIDE, EXPLAIN_MAX_CHANNELS, pool_maps  # noqa: F401 (re-exported)
 from app.training import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
 
 INPUT_SIGNATURE = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")]
-EXPLAIN_MAP_SIDE = 7  # conv activation maps are average-pooled to 7x7 …
-EXPLAIN_MAX_CHANNELS = 16  # … and only the first 16 channels are sent, so an answer stays ~25 kB
 
 
 class KerasRuntime:
@@ -56,15 +55,3 @@ class KerasRuntime:
         self.predict(blank)
         self.explain(blank)
 
-
-def pool_maps(values: np.ndarray) -> np.ndarray:
-    """(h, w, channels) → (≤16 channels, 7, 7) by averaging; dense vectors pass through."""
-    if values.ndim == 1:
-        return values
-    height, width, channels = values.shape
-    factor = max(1, height // EXPLAIN_MAP_SIDE)
-    side = height // factor
-    trimmed = values[: side * factor, : side * factor, :EXPLAIN_MAX_CHANNELS]
-    channels = trimmed.shape[-1]
-    pooled = trimmed.reshape(side, factor, side, factor, channels).mean(axis=(1, 3))
-    return np.transpose(pooled, (2, 0, 1))

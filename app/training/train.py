@@ -13,6 +13,7 @@ import numpy as np
 import PIL
 import tensorflow as tf
 
+from app.export import export_model
 from app.inference.card import EpochRecord, ModelCard
 from app.training.augment import augment_dataset
 from app.training.data import Mnist
@@ -145,4 +146,5 @@ def train(
         history=records,
     )
     card.write(out_dir / f"{spec.id}.json")
+    export_model(out_dir / f"{spec.id}.keras", model=model)  # the LiteRT twin (DIGIT_LAB_RUNTIME=litert)
     return card

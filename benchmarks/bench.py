@@ -1,0 +1,531 @@
+"""The serving benchmark: start the real server, load it with wrk over loopback, write JSON + Markdown.
+
+Run it with `digit-lab bench` (options: `digit-lab bench --help`) or `python benchmarks/bench.py`.
+Every figure comes from this one run, so ratios (/predict vs /healthz, LiteRT vs Keras) compare like
+with like on the same machine at the same moment; absolute numbers depend on the machine, which the
+report names. For each runtime and worker count it:
+
+1. starts `digit-lab serve` as a child process and times start → ready (first /readyz 200, and every
+   worker's "Application startup complete"), then reads each worker's resident memory;
+2. runs wrk (one thread, keep-alive connections = concurrency, bounded by --duration and --max-requests)
+   against GET /healthz, POST /predict with the page's 280x280 canvas PNG, with a 28x28 PNG, and
+   POST /predict/batch, each after a short warm-up run;
+3. stops the server, then in a separate process times each stage of one request in-process
+   (base64, decode, preprocess, inference, answer + JSON), median of many calls after warm-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python benchmarks/bench.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DIR = ROOT / "benchmarks"
+MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", ROOT.parent / "shared" / "data" / "mnist"))
+STARTUP_LINE = "Application startup complete."
+READY_TIMEOUT_S = 120.0
+BATCH_SIZE = 16
+
+# wrk script: optional POST body from a file, a per-thread request cap, and one JSON line of results.
+WRK_LUA = r"""
+local body_path = "%(body)s"
+if body_path ~= "" then
+  local f = assert(io.open(body_path, "rb"))
+  wrk.method = "POST"
+  wrk.body = f:read("*a")
+  wrk.headers["Content-Type"] = "application/json"
+  f:close()
+end
+local limit = %(limit)d
+local count = 0
+function response(status, headers, body)
+  count = count + 1
+  if count >= limit then wrk.thread:stop() end
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %%d, "duration_us": %%d, "errors_connect": %%d, "errors_read": %%d, ' ..
+    '"errors_write": %%d, "errors_status": %%d, "errors_timeout": %%d, "p50_us": %%d, "p90_us": %%d, ' ..
+    '"p99_us": %%d, "max_us": %%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+@dataclass
+class LoadResult:
+    endpoint: str
+    concurrency: int
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int
+    images_per_request: int = 1
+
+
+@dataclass
+class ServerRun:
+    runtime: str
+    workers: int
+    first_ready_s: float
+    all_ready_s: float | None
+    rss_mb_after_start: dict[str, float]
+    rss_mb_after_load: dict[str, float] = field(default_factory=dict)
+    loads: list[LoadResult] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def sample_digits(count: int) -> list[np.ndarray]:
+    """Real MNIST test digits (uint8 28x28), or a drawn 7 when the MNIST files are not here."""
+    try:
+        from app.training.data import load_mnist
+
+        data = load_mnist(MNIST_DIR)
+        return [data.x_test[i] for i in range(count)]
+    except Exception:  # the benchmark must still run anywhere the server runs
+        digit = np.zeros((28, 28), dtype=np.uint8)
+        digit[6:9, 7:21] = 255
+        for row in range(9, 23):
+            digit[row, 19 - (row - 9) // 2 : 22 - (row - 9) // 2] = 255
+        return [digit] * count
+
+
+def png(array: np.ndarray, mode: str | None = None) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode=mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def canvas_png(digit: np.ndarray) -> bytes:
+    """What the page sends: a 280x280 opaque RGBA canvas, dark anti-aliased strokes on white."""
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
+    rgba = np.empty((280, 280, 4), dtype=np.uint8)
+    rgba[..., :3] = (255 - big)[..., np.newaxis]
+    rgba[..., 3] = 255
+    return png(rgba, "RGBA")
+
+
+def data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
+    """endpoint label → (path, JSON body file or None for GET, images per request)."""
+    digits = sample_digits(BATCH_SIZE)
+    bodies = {
+        "predict_canvas": {"image": data_url(canvas_png(digits[0]))},
+        "predict_28": {"image": data_url(png(digits[0]))},
+        "predict_batch": {"images": [data_url(png(d)) for d in digits]},
+    }
+    files = {}
+    for name, body in bodies.items():
+        files[name] = folder / f"{name}.json"
+        files[name].write_text(json.dumps(body))
+    return {
+        "healthz": ("/healthz", None, 1),
+        "predict_canvas": ("/predict", files["predict_canvas"], 1),
+        "predict_28": ("/predict", files["predict_28"], 1),
+        "predict_batch": ("/predict/batch", files["predict_batch"], BATCH_SIZE),
+    }
+
+
+# ---------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes (uvicorn's workers), from /proc, without psutil."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            children += [child, *descendants(child)]
+    return children
+
+
+def memory(pid: int, workers: int) -> dict[str, float]:
+    """Resident MB of the server process and each worker (uvicorn's supervisor when workers > 1)."""
+    if workers == 1:
+        return {"worker": rss_mb(pid)}
+    result = {"supervisor": rss_mb(pid)}
+    for n, child in enumerate(c for c in descendants(pid) if b"resource_tracker" not in cmdline(c)):
+        result[f"worker_{n + 1}"] = rss_mb(child)
+    return result
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def get(url: str, timeout: float = 1.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except Exception:
+        return 0
+
+
+class Server:
+    """`digit-lab serve` in a child process, its log in a file (a pipe would fill up and stall it)."""
+
+    def __init__(self, runtime: str, workers: int, models_dir: Path, log_dir: Path) -> None:
+        self.runtime, self.workers = runtime, workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"server-{runtime}-{workers}w.log"
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DIGIT_LAB_LOG_LEVEL": "info"}
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--workers",
+                   str(workers), "--runtime", runtime, "--model-dir", str(models_dir)]
+        self.log = self.log_path.open("w")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def wait_ready(self) -> tuple[float, float | None]:
+        """Seconds to the first /readyz 200, and to the last worker's startup line (None if not seen)."""
+        first = None
+        while time.perf_counter() - self.started < READY_TIMEOUT_S:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited ({self.process.returncode}); see {self.log_path}")
+            if first is None and get(self.url + "/readyz", timeout=0.5) == 200:
+                first = time.perf_counter() - self.started
+            if first is not None:
+                if self.log_path.read_text().count(STARTUP_LINE) >= self.workers:
+                    return first, time.perf_counter() - self.started
+            time.sleep(0.02)
+        raise RuntimeError(f"the server was not ready after {READY_TIMEOUT_S:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------- the load
+
+
+def wrk(url: str, body: Path | None, concurrency: int, seconds: float, max_requests: int, folder: Path) -> dict:
+    """One wrk run; returns its JSON summary line."""
+    script = folder / "bench.lua"
+    limit = max(1, max_requests // 1)  # one wrk thread, so the cap is per run
+    script.write_text(WRK_LUA % {"body": str(body) if body else "", "limit": limit})
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+               "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    line = next((x for x in output.splitlines() if x.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result:\n{output}")
+    return json.loads(line[len("BENCH "):])
+
+
+def measure(server: Server, label: str, target: tuple[str, Path | None, int], concurrency: int,
+            seconds: float, max_requests: int, folder: Path) -> LoadResult:
+    path, body, images = target
+    wrk(server.url + path, body, concurrency, max(1.0, seconds / 5), max_requests // 5, folder)  # warm-up
+    raw = wrk(server.url + path, body, concurrency, seconds, max_requests, folder)
+    elapsed = raw["duration_us"] / 1e6
+    errors = sum(v for k, v in raw.items() if k.startswith("errors_"))
+    return LoadResult(
+        endpoint=label, concurrency=concurrency, requests=raw["requests"], seconds=round(elapsed, 2),
+        rps=round(raw["requests"] / elapsed, 1), p50_ms=raw["p50_us"] / 1000, p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000, max_ms=raw["max_us"] / 1000, errors=errors, images_per_request=images,
+    )
+
+
+def serve_and_load(runtime: str, workers: int, options, targets: dict, folder: Path) -> ServerRun:
+    server = Server(runtime, workers, options.model_dir, folder)
+    try:
+        first, every = server.wait_ready()
+        time.sleep(0.5)  # let the supervisor settle before reading memory
+        run = ServerRun(runtime, workers, round(first, 2), every and round(every, 2),
+                        memory(server.process.pid, workers))
+        print(f"  {runtime}, {workers} worker(s): ready in {first:.2f} s (all workers {every:.2f} s), "
+              f"RSS {run.rss_mb_after_start}", file=sys.stderr)
+        for label in options.endpoints:
+            for concurrency in options.concurrency:
+                result = measure(server, label, targets[label], concurrency, options.duration,
+                                 options.max_requests, folder)
+                run.loads.append(result)
+                print(f"    {label:15} c={concurrency:<3} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
+                      f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}", file=sys.stderr)
+        run.rss_mb_after_load = memory(server.process.pid, workers)
+        return run
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------- in-process stages
+
+
+def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
+    """Median µs per call of each stage of one request, in this process (run in a fresh child)."""
+    from app.config import Settings
+    from app.imaging import decode_base64_image, decode_image
+    from app.inference.registry import load_runtime
+    from app.preprocess import to_mnist
+    from app.recognizer import predict
+
+    settings = Settings()
+    loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
+    loaded_runtime.warm()
+    from app.inference.card import ModelCard
+    from app.inference.registry import LoadedModel
+
+    loaded = LoadedModel(ModelCard.read(Path(models_dir) / f"{settings.default_model}.json"), loaded_runtime)
+    digit = sample_digits(1)[0]
+    result = {}
+    for label, data in (("canvas_280", canvas_png(digit)), ("png_28", png(digit))):
+        text = data_url(data)
+        raw = decode_base64_image(text, settings.max_request_bytes)
+        grey = decode_image(raw, settings.max_image_pixels, settings.max_image_side)
+        image = to_mnist(grey)
+        batch = image[np.newaxis, ..., np.newaxis]
+        stages = {
+            "base64": lambda: decode_base64_image(text, settings.max_request_bytes),
+            "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
+            "preprocess": lambda: to_mnist(grey),
+            "inference": lambda: loaded_runtime.predict(batch),
+            "answer_json": lambda: predict([image], loaded, time.perf_counter())[0].model_dump_json(),
+        }
+        result[label] = {name: median_us(fn, calls) for name, fn in stages.items()}
+        result[label]["answer_json"] = round(result[label]["answer_json"] - result[label]["inference"], 1)
+    return result
+
+
+def median_us(fn, calls: int) -> float:
+    for _ in range(max(10, calls // 10)):
+        fn()
+    times = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1e6, 1)
+
+
+def stages_in_child(runtime: str, models_dir: Path, calls: int) -> dict:
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import stage_times; "
+            f"print('STAGES', json.dumps(stage_times({runtime!r}, {str(models_dir)!r}, {calls})))")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=600)
+    line = next((x for x in output.stdout.splitlines() if x.startswith("STAGES ")), None)
+    if line is None:
+        raise RuntimeError(f"stage timing failed:\n{output.stderr[-2000:]}")
+    return json.loads(line[len("STAGES "):])
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        cpu = next(x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
+                   if x.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory_kb = 0
+    try:
+        memory_kb = int(next(x.split()[1] for x in Path("/proc/meminfo").read_text().splitlines()
+                             if x.startswith("MemTotal")))
+    except (OSError, StopIteration):
+        pass
+    versions = {}
+    for package in ("fastapi", "uvicorn", "tensorflow-cpu", "keras", "ai-edge-litert", "numpy", "pillow"):
+        try:
+            from importlib.metadata import version
+
+            versions[package] = version(package)
+        except Exception:
+            pass
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1),
+            "os": platform.platform(), "python": platform.python_version(), "wrk": wrk_version.strip(),
+            "versions": versions}
+
+
+def find(run: ServerRun, endpoint: str, concurrency: int) -> LoadResult | None:
+    return next((x for x in run.loads if x.endpoint == endpoint and x.concurrency == concurrency), None)
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        "# digit-lab benchmark",
+        "",
+        f"Run {report['started']} with `{report['command']}` ({report['duration_s']:.0f} s per load run, "
+        f"at most {report['max_requests']:,} requests, after a warm-up run).",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['os']}; Python {m['python']}; "
+        f"{m['wrk']}. Server and load generator share these cores (loopback).",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        "",
+        "## Throughput and latency (wrk, 1 thread, keep-alive; p50/p99 in ms)",
+        "",
+        "| runtime | workers | endpoint | conc. | req/s | images/s | p50 | p99 | errors | vs /healthz |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in map(lambda r: ServerRun(**{**r, "loads": [LoadResult(**x) for x in r["loads"]]}), report["runs"]):
+        for load in run.loads:
+            health = find(run, "healthz", load.concurrency)
+            ratio = f"{load.rps / health.rps:.1%}" if health and load.endpoint != "healthz" else ""
+            lines.append(
+                f"| {run.runtime} | {run.workers} | {load.endpoint} | {load.concurrency} | {load.rps:,.0f} | "
+                f"{load.rps * load.images_per_request:,.0f} | {load.p50_ms:.2f} | {load.p99_ms:.2f} | "
+                f"{load.errors} | {ratio} |"
+            )
+    lines += [
+        "",
+        "`predict_canvas`: POST /predict with a 280x280 opaque RGBA canvas PNG (what the page sends); "
+        "`predict_28`: a 28x28 greyscale PNG; "
+        f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
+        "",
+        "## Start-up and memory",
+        "",
+        "| runtime | workers | first /readyz 200 (s) | all workers ready (s) | RSS after start (MB) | "
+        "RSS after load (MB) |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for run in report["runs"]:
+        fmt = lambda d: ", ".join(f"{k} {v:.0f}" for k, v in d.items())  # noqa: E731
+        lines.append(f"| {run['runtime']} | {run['workers']} | {run['first_ready_s']:.2f} | "
+                     f"{run['all_ready_s'] if run['all_ready_s'] is not None else '?'} | "
+                     f"{fmt(run['rss_mb_after_start'])} | {fmt(run['rss_mb_after_load'])} |")
+    lines += [
+        "",
+        "Start = `digit-lab serve` process spawned; ready = first `GET /readyz` 200, and every worker's "
+        "`Application startup complete.` log line.",
+        "",
+        "## In-process time per stage (median µs per call, default model, one image)",
+        "",
+        "| runtime | input | base64 | decode | preprocess | inference | answer + JSON | sum |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for runtime, by_input in report["stages"].items():
+        for label, stages in by_input.items():
+            total = sum(stages.values())
+            lines.append(f"| {runtime} | {label} | " + " | ".join(f"{stages[k]:.0f}" for k in
+                         ("base64", "decode", "preprocess", "inference", "answer_json")) + f" | {total:.0f} |")
+    lines += ["", f"Raw figures: `{report['json_name']}`.", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- main
+
+
+def command_line(options) -> str:
+    """The options as a command that reruns this benchmark."""
+    return (f"digit-lab bench --runtimes {' '.join(options.runtimes)} --workers {' '.join(map(str, options.workers))} "
+            f"--concurrency {' '.join(map(str, options.concurrency))} --endpoints {' '.join(options.endpoints)} "
+            f"--duration {options.duration:g} --max-requests {options.max_requests} --calls {options.calls}")
+
+
+def run(options) -> int:
+    """Run the whole benchmark with parsed `digit-lab bench` options; write the report; 0 on success."""
+    if shutil.which("wrk") is None:
+        print("digit-lab bench: wrk is not installed (Debian/Ubuntu: apt-get install wrk)", file=sys.stderr)
+        return 2
+    missing = [r for r in options.runtimes if r == "litert" and not any(options.model_dir.glob("*.tflite"))]
+    if missing:
+        print(f"digit-lab bench: no .tflite files in {options.model_dir}; run `digit-lab export --all`",
+              file=sys.stderr)
+        return 2
+    started = datetime.now(UTC)
+    report: dict = {
+        "started": started.isoformat(timespec="seconds"),
+        "command": command_line(options),
+        "duration_s": options.duration,
+        "max_requests": options.max_requests,
+        "machine": machine(),
+        "runs": [],
+        "stages": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="digit-lab-bench-") as scratch:
+        folder = Path(scratch)
+        targets = request_bodies(folder)
+        for runtime in options.runtimes:
+            for workers in options.workers:
+                print(f"serving with {runtime}, {workers} worker(s) …", file=sys.stderr)
+                report["runs"].append(asdict(serve_and_load(runtime, workers, options, targets, folder)))
+        for runtime in options.runtimes:
+            print(f"in-process stage times, {runtime} …", file=sys.stderr)
+            report["stages"][runtime] = stages_in_child(runtime, options.model_dir, options.calls)
+    options.out.mkdir(parents=True, exist_ok=True)
+    json_path = options.out / "results.json"
+    report["json_name"] = json_path.name
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    markdown_path = options.out / "RESULTS.md"
+    markdown_path.write_text(markdown(report))
+    print(markdown(report))
+    print(f"wrote {markdown_path} and {json_path}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.cli import build_parser
+
+    args = sys.argv[1:] if argv is None else argv
+    options = build_parser().parse_args(["bench", *args])
+    return options.run(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
