@@ -1,0 +1,277 @@
+"""The drawing page in a real Chromium against the real server: drawing by mouse and by touch, live bars,
+clear and undo, keyboard only, languages, the compare view, the layout on a phone and on a desktop."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+
+import pytest
+from playwright.sync_api import expect
+
+from app.i18n import catalogue
+from tests.browser.drawing import DIGITS, bar_values, draw_mouse, draw_touch, settle
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.browser
+LATENCY_BUDGET_MS = 100.0
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+TRAINED_ACCURACY = 0.95  # below this the default model is a stand-in, and cannot judge handwriting
+
+
+def require_trained(models: dict) -> None:
+    accuracy = next(m["test_accuracy"] for m in models["models"] if m["id"] == models["default"])
+    if accuracy < TRAINED_ACCURACY:
+        skip_or_fail(f"the default model is a stand-in (test accuracy {accuracy:.1%}); train the real models")
+
+
+def predicted(page) -> str:
+    return page.get_by_test_id("prediction").inner_text().strip()
+
+
+def assert_blank(page) -> None:
+    settle(page)
+    assert predicted(page) == ""
+    assert bar_values(page) == [0.0] * 10
+    assert page.get_by_test_id("pad").get_attribute("data-strokes") == "0"
+    expect(page.get_by_test_id("invite")).to_be_visible()
+
+
+def assert_answer(page, digit: int | None = None) -> list[float]:
+    """The bars hold a probability distribution whose top class is the digit shown (and `digit`, if given)."""
+    settle(page)
+    values = bar_values(page)
+    assert abs(sum(values) - 1) < 1e-3, values
+    top = max(range(10), key=values.__getitem__)
+    assert predicted(page) == str(top)
+    assert "is-top" in page.get_by_test_id(f"prob-{top}").get_attribute("class")
+    if digit is not None:
+        assert top == digit, f"drew {digit}, the page says {top} ({values})"
+    return values
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_a_digit_drawn_with_the_mouse_is_recognised(open_page, artifacts, models, digit):
+    require_trained(models)
+    page = open_page("/")
+    draw_mouse(page, DIGITS[digit])
+    assert page.get_by_test_id("pad").get_attribute("data-pointer-type") == "mouse"
+    assert_answer(page, digit)
+    preview = page.get_by_test_id("preview").bounding_box()
+    assert preview and preview["width"] > 20
+    page.screenshot(path=artifacts / f"mouse-{digit}.png")
+
+
+@pytest.mark.parametrize("digit", [1, 7, 4])
+def test_a_digit_drawn_by_touch_on_a_phone_is_recognised(open_page, artifacts, models, digit):
+    require_trained(models)
+    page = open_page("/", **PHONE)
+    assert page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=pad]')).touchAction") == "none"
+    draw_touch(page, DIGITS[digit])
+    assert page.get_by_test_id("pad").get_attribute("data-pointer-type") == "touch"
+    assert_answer(page, digit)
+    # Nothing is wider than the phone, and the pad is square and fills most of the width.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    box = page.get_by_test_id("pad").bounding_box()
+    assert abs(box["width"] - box["height"]) < 2 and box["width"] > 0.75 * 390
+    page.screenshot(path=artifacts / f"phone-touch-{digit}.png", full_page=True)
+
+
+def test_end_of_stroke_to_bars_latency(open_page, artifacts):
+    """From pointerup to updated bars, measured by the page itself (performance.now()); median ≤ 100 ms."""
+    page = open_page("/")
+    for _ in range(2):
+        for digit in sorted(DIGITS):
+            draw_mouse(page, DIGITS[digit])
+            settle(page)
+            page.keyboard.press("Escape")
+    latencies = page.evaluate("() => window.digitLab.latencies")
+    strokes = 2 * sum(len(s) for s in DIGITS.values())
+    assert len(latencies) == strokes, "every stroke end gets exactly one measurement"
+    median = statistics.median(latencies)
+    waited = [v for v in latencies if v > 0]  # strokes whose final drawing was not yet answered at pointerup
+    report = {"strokes": len(latencies), "already_current": len(latencies) - len(waited), "median_ms": round(median, 1),
+              "waited_median_ms": round(statistics.median(waited), 1) if waited else 0.0, "p90_ms": round(statistics.quantiles(latencies, n=10)[-1], 1),
+              "max_ms": round(max(latencies), 1), "samples_ms": [round(v, 1) for v in latencies]}
+    (artifacts / "latency.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nend of stroke → bars: median {median:.1f} ms over {len(latencies)} strokes (p90 {report['p90_ms']} ms); "
+          f"{len(waited)} strokes waited for a new answer, median {report['waited_median_ms']} ms")
+    assert median <= LATENCY_BUDGET_MS, report
+
+
+def test_a_blank_page_invites_and_sends_nothing(open_page, artifacts):
+    page = open_page("/")
+    sent = []
+    page.on("request", lambda r: "/predict" in r.url and sent.append(r.url))
+    assert_blank(page)
+    assert page.get_by_test_id("status").inner_text() == catalogue("en")["result.invite"]
+    expect(page.get_by_test_id("clear")).to_be_disabled()
+    expect(page.get_by_test_id("undo")).to_be_disabled()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(300)
+    assert sent == []
+    page.screenshot(path=artifacts / "blank.png")
+
+
+def test_clear_and_undo_by_button_and_by_key(open_page, artifacts):
+    page = open_page("/")
+    pad = page.get_by_test_id("pad")
+    draw_mouse(page, DIGITS[4])  # two strokes
+    assert_answer(page)
+    page.get_by_test_id("undo").click()
+    assert pad.get_attribute("data-strokes") == "1"
+    assert_answer(page)  # one stroke is still a drawing: still answered
+    page.screenshot(path=artifacts / "undo-one-stroke.png")
+    page.get_by_test_id("undo").click()
+    assert_blank(page)
+
+    draw_mouse(page, DIGITS[7])
+    assert_answer(page)
+    page.get_by_test_id("clear").click()
+    assert_blank(page)
+
+    draw_mouse(page, DIGITS[4])
+    page.keyboard.press("Control+z")
+    assert pad.get_attribute("data-strokes") == "1"
+    page.keyboard.press("Meta+z")
+    assert_blank(page)
+    for key in ("Escape", "Delete"):
+        draw_mouse(page, DIGITS[1])
+        assert_answer(page)
+        page.keyboard.press(key)
+        assert_blank(page)
+
+
+def test_keyboard_alone_reaches_every_control_with_visible_focus(open_page, artifacts):
+    page = open_page("/")
+    page.get_by_test_id("sample").focus()
+    page.keyboard.press("Enter")  # a keyboard user draws with the example button
+    sample = page.get_by_test_id("pad").get_attribute("data-sample")
+    values = assert_answer(page)
+    assert max(values) > 0
+    page.locator("body").focus()
+    page.evaluate("() => document.activeElement.blur()")
+    reached, unfocused = [], []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        info = page.evaluate(
+            "() => { const e = document.activeElement, s = getComputedStyle(e);"
+            " return [e.dataset.testid || e.id || e.tagName, s.outlineStyle, s.outlineWidth]; }"
+        )
+        if info[0] == "BODY":  # past the last control, focus leaves the page for a moment
+            continue
+        reached.append(info[0])
+        if info[1] == "none" or info[2] in ("0px", ""):
+            unfocused.append(info[0])
+    for control in ("lang-select", "lesson-link", "pad", "undo", "clear", "sample", "model-select", "compare-toggle"):
+        assert control in reached, f"Tab never reached {control}: {reached}"
+    assert not unfocused, f"no visible focus on {unfocused}"
+    page.get_by_test_id("clear").focus()
+    page.screenshot(path=artifacts / "keyboard-focus.png")
+    page.keyboard.press("Enter")
+    assert_blank(page)
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "pad", "focus is kept, on the pad"
+    page.keyboard.press("Tab")  # undo and clear are disabled now: the next stop is the example button
+    assert page.evaluate("() => document.activeElement.dataset.testid") == "sample"
+    page.keyboard.press("Space")
+    assert page.get_by_test_id("pad").get_attribute("data-sample") != sample
+    assert_answer(page)
+
+
+def test_the_bars_read_as_text_and_as_meters(open_page):
+    page = open_page("/")
+    draw_mouse(page, DIGITS[7])
+    values = assert_answer(page)
+    top = max(range(10), key=values.__getitem__)
+    for digit, value in enumerate(values):
+        bar = page.get_by_test_id(f"prob-{digit}")
+        assert bar.get_attribute("role") == "meter"
+        assert float(bar.get_attribute("aria-valuenow")) == pytest.approx(value * 100, abs=0.051)
+        percent_text = re.sub(r"\s", "", bar.locator(".bar-value").inner_text())
+        assert percent_text.endswith("%") and float(percent_text[:-1]) == pytest.approx(value * 100, abs=0.051)
+        assert bar.get_attribute("aria-valuetext").startswith(percent_text)
+        assert ("most likely" in bar.get_attribute("aria-valuetext")) == (digit == top)
+    expect(page.get_by_role("meter", name="Digit 3")).to_have_count(1)
+    assert f" {top}" in page.get_by_test_id("pad").get_attribute("aria-label"), "the canvas describes the result"
+
+
+def test_the_model_picker_lists_the_models_and_switches(open_page, models):
+    page = open_page("/")
+    select = page.get_by_test_id("model-select")
+    options = select.locator("option")
+    expect(options).to_have_count(len(models["models"]))
+    assert select.input_value() == models["default"]
+    draw_mouse(page, DIGITS[1])
+    assert_answer(page)
+    assert page.get_by_test_id("bars").get_attribute("data-model") == models["default"]
+    other = next(m["id"] for m in models["models"] if m["id"] != models["default"])
+    select.select_option(other)
+    expect(page.get_by_test_id("bars")).to_have_attribute("data-model", other)
+    assert_answer(page)
+    page.reload()
+    page.locator("body[data-ready=true]").wait_for()
+    assert page.get_by_test_id("model-select").input_value() == other, "the choice is remembered"
+    assert_answer(page)  # and so is the drawing (sessionStorage)
+
+
+def test_the_compare_view_shows_every_model_on_the_same_drawing(open_page, artifacts, models):
+    page = open_page("/")
+    draw_mouse(page, DIGITS[7])
+    assert_answer(page)
+    expect(page.get_by_test_id("compare-view")).to_be_hidden()
+    page.get_by_test_id("compare-toggle").check()
+    view = page.get_by_test_id("compare-view")
+    expect(view).to_be_visible()
+    cards = view.locator("article.compare-card")
+    expect(cards).to_have_count(len(models["models"]))
+    settle(page)
+    default_card = page.get_by_test_id(f"compare-{models['default']}")
+    assert default_card.get_attribute("data-digit") == predicted(page)
+    for model in models["models"]:
+        card = page.get_by_test_id(f"compare-{model['id']}")
+        assert card.get_attribute("data-digit") in {str(d) for d in range(10)}
+        shares = [float(v) for v in card.locator("li").evaluate_all("els => els.map(e => e.dataset.value)")]
+        assert len(shares) == 10 and abs(sum(shares) - 1) < 1e-3
+    page.screenshot(path=artifacts / "compare.png", full_page=True)
+    page.keyboard.press("Escape")
+    settle(page)
+    expect(cards).to_have_count(0)
+
+
+def test_language_switch_is_remembered_and_keeps_the_drawing(open_page, artifacts):
+    page = open_page("/")
+    en, zh = catalogue("en"), catalogue("zh-TW")
+    assert page.evaluate("() => document.documentElement.lang") == "en"
+    draw_mouse(page, DIGITS[1])
+    before = assert_answer(page)
+    page.get_by_test_id("lang-select").select_option("zh-TW")
+    page.wait_for_url(re.compile(r"lang=zh-TW"))
+    page.locator("body[data-ready=true]").wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "zh-TW"
+    expect(page.locator("h1")).to_have_text(zh["index.heading"])
+    expect(page.get_by_test_id("clear")).to_have_text(zh["pad.clear"])
+    assert assert_answer(page) == pytest.approx(before, abs=1e-6), "the drawing survived the switch"
+    assert zh["bars.top"] in page.locator(".bar.is-top").inner_text()
+    page.screenshot(path=artifacts / "zh-TW.png", full_page=True)
+    page.goto("/")  # no ?lang=: the cookie remembers
+    page.locator("body[data-ready=true]").wait_for()
+    assert page.evaluate("() => document.documentElement.lang") == "zh-TW"
+    page.get_by_test_id("lang-select").select_option("en")
+    page.wait_for_url(re.compile(r"lang=en"))
+    expect(page.locator("h1")).to_have_text(en["index.heading"])
+
+
+def test_desktop_layout_is_side_by_side_and_hidpi_crisp(open_page, artifacts):
+    page = open_page("/", viewport={"width": 1440, "height": 900}, device_scale_factor=2)
+    pad = page.get_by_test_id("pad").bounding_box()
+    bars = page.get_by_test_id("bars").bounding_box()
+    assert bars["x"] > pad["x"] + pad["width"], "pad and bars sit side by side on a wide screen"
+    assert pad["y"] + pad["height"] <= 900, "the whole pad is visible without scrolling"
+    backing = page.evaluate("() => document.querySelector('[data-testid=pad]').width")
+    assert backing == pytest.approx(2 * pad["width"], abs=2), "the canvas is drawn at devicePixelRatio"
+    draw_mouse(page, DIGITS[3])
+    assert_answer(page)
+    page.screenshot(path=artifacts / "desktop.png")
