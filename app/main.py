@@ -74,7 +74,10 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=error.headers)
+        detail = str(error.detail)
+        if isinstance(error.__cause__, UnicodeDecodeError):  # FastAPI's words: "There was an error parsing the body"
+            detail = "The body is not valid JSON: it is not UTF-8 text."
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -15,6 +15,9 @@ EXAMPLE_IMAGE = (
     "CC"
 )
 MODEL_ID_HELP = "A model id from GET /models; the default model when omitted."
+# Requests must match the schema exactly: no unknown fields, and no silent coercion (`"explain": 0` is an error,
+# not False), so what /docs promises is what the server accepts.
+REQUEST_CONFIG = ConfigDict(extra="forbid", strict=True)
 ImageField = Field(
     description="A base64 data URL (`data:image/png;base64,...`) or bare base64 of a PNG, JPEG, WebP, GIF or BMP.",
     min_length=1,
@@ -23,7 +26,7 @@ ImageField = Field(
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     image: str = ImageField
     model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=["cnn"])
@@ -31,7 +34,7 @@ class PredictRequest(BaseModel):
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     images: list[str] = Field(min_length=1, description="Images as in /predict, answered in order.",
                               examples=[[EXAMPLE_IMAGE, EXAMPLE_IMAGE]])
@@ -39,7 +42,7 @@ class BatchRequest(BaseModel):
 
 
 class CompareRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     image: str = ImageField
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter
 
 from app.api.deps import RegistryDep, SettingsDep
 from app.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
+# Directories in a load error ("/srv/app/models/relu.keras") tell a visitor about the host: keep the file name only.
+DIRECTORIES = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s'\"`]+)+[\\/]")
+
+
+def public_reason(reason: str) -> str:
+    """A load failure as /readyz shows it: the file name and the error, without the server's directories."""
+    return DIRECTORIES.sub("", reason)[:300]
 
 
 @router.get("/healthz", response_model=Health, summary="Alive")
@@ -23,5 +32,5 @@ async def readyz(registry: RegistryDep, settings: SettingsDep) -> Readiness:
         ready=registry.default in registry.models,
         runtime=settings.runtime,
         loaded=sorted(registry.models),
-        failed=registry.failed,
+        failed={model_id: public_reason(reason) for model_id, reason in registry.failed.items()},
     )

@@ -14,6 +14,7 @@ from app.schemas import PredictRequest as PredictBody
 
 router = APIRouter(prefix="/predict", tags=["predict"])
 ERRORS = {
+    400: {"model": ErrorResponse, "description": "A body that cannot be parsed: not UTF-8, or broken multipart."},
     404: {"model": ErrorResponse, "description": "Unknown model id (the message lists the known ones)."},
     413: {"model": ErrorResponse, "description": "Body or image over the configured limit."},
     415: {"model": ErrorResponse, "description": "Content type this endpoint does not read."},
