@@ -41,13 +41,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.errors import ModelLoadError
     from app.inference.registry import Registry
 
+    serves_here = args.workers == 1 and not args.reload
+    # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a start).
+    others = ("now" if settings.preload_all else "background") if serves_here else "skip"
     try:
-        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime)
+        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime, others=others)
     except ModelLoadError as error:
         print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
         return 1
     target: object = "app.main:create_app"
-    if args.workers == 1 and not args.reload:
+    if serves_here:
         from app.main import create_app
 
         target = create_app(settings, registry)

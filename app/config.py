@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     models_dir: Path = Field(PROJECT_ROOT / "models", description="Directory of <id>.keras + <id>.json.")
     default_model: str = Field("cnn", description="Model used when a request names none.")
     runtime: Literal["keras", "litert"] = Field("keras", description="Inference runtime.")
+    preload_all: bool = Field(
+        False, description="Load and warm every model before serving. Off: only the default model is, and the "
+        "others load in the background right after (a request for one waits for it; /readyz lists them).")
     max_request_bytes: int = Field(2 * 1024 * 1024, gt=0, description="Largest request body accepted.")
     max_image_pixels: int = Field(16_000_000, gt=0, description="Largest width x height decoded.")
     max_image_side: int = Field(10_000, gt=0, description="Longest side decoded, in pixels.")

@@ -34,10 +34,12 @@ MAX_FIELD_NAME = 60  # field names come from the client: never echo an unbounded
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load and warm every model once, before the server accepts a connection."""
+    """Load and warm the default model before the server accepts a connection; the others follow in the
+    background (or before it too, with preload_all). Each model loads once per worker."""
     settings: Settings = app.state.settings
     if getattr(app.state, "registry", None) is None:
-        app.state.registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime)
+        app.state.registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
+                                           others="now" if settings.preload_all else "background")
     registry = app.state.registry
     log.info("ready: %s (%s runtime)", ", ".join(sorted(registry.models)), settings.runtime)
     yield

@@ -73,6 +73,7 @@ def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, expla
 def compare(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
     """One prepared image answered by every loaded model (default first)."""
     batch = image[np.newaxis, ..., np.newaxis]
+    registry.wait()  # every model answers, even in the first seconds while some still load
     order = [registry.default] + sorted(m for m in registry.models if m != registry.default)
     answers = [_answer(model_id, registry.models[model_id].runtime.predict(batch)[0]) for model_id in order]
     return CompareResponse(

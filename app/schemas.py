@@ -109,6 +109,8 @@ class Readiness(BaseModel):
     ready: bool
     runtime: str
     loaded: list[str]
+    loading: list[str] = Field(default_factory=list,
+                               description="Models still loading in the background; a request for one waits.")
     failed: dict[str, str] = Field(description="Models that did not load, with the reason.")
 
 

@@ -94,7 +94,8 @@ class ServerRun:
     runtime: str
     workers: int
     first_ready_s: float
-    all_ready_s: float | None
+    all_ready_s: float
+    all_models_s: float
     rss_mb_after_start: dict[str, float]
     rss_mb_after_load: dict[str, float] = field(default_factory=dict)
     loads: list[LoadResult] = field(default_factory=list)
@@ -208,12 +209,13 @@ def cmdline(pid: int) -> bytes:
         return b""
 
 
-def get(url: str, timeout: float = 1.0) -> int:
+def get(url: str, timeout: float = 1.0) -> tuple[int, dict]:
+    """Status and JSON body of a GET (0 and {} when the server does not answer yet)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status
+            return response.status, json.loads(response.read() or b"{}")
     except Exception:
-        return 0
+        return 0, {}
 
 
 class Server:
@@ -232,17 +234,24 @@ class Server:
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
-    def wait_ready(self) -> tuple[float, float | None]:
-        """Seconds to the first /readyz 200, and to the last worker's startup line (None if not seen)."""
-        first = None
+    def wait_ready(self) -> tuple[float, float, float]:
+        """Seconds to the first /readyz 200, to every worker's startup line, and to every model loaded
+        (/readyz lists none still loading, on several answers in a row so that each worker has been asked)."""
+        first = every = None
+        settled = 0
         while time.perf_counter() - self.started < READY_TIMEOUT_S:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited ({self.process.returncode}); see {self.log_path}")
-            if first is None and get(self.url + "/readyz", timeout=0.5) == 200:
-                first = time.perf_counter() - self.started
-            if first is not None:
-                if self.log_path.read_text().count(STARTUP_LINE) >= self.workers:
-                    return first, time.perf_counter() - self.started
+            status, body = get(self.url + "/readyz", timeout=0.5)
+            now = time.perf_counter() - self.started
+            if first is None and status == 200:
+                first = now
+            if every is None and first is not None and self.log_path.read_text().count(STARTUP_LINE) >= self.workers:
+                every = now
+            if every is not None:
+                settled = settled + 1 if status == 200 and not body.get("loading") else 0
+                if settled >= 2 * self.workers:
+                    return first, every, now
             time.sleep(0.02)
         raise RuntimeError(f"the server was not ready after {READY_TIMEOUT_S:.0f} s; see {self.log_path}")
 
@@ -291,12 +300,12 @@ def measure(server: Server, label: str, target: tuple[str, Path | None, int], co
 def serve_and_load(runtime: str, workers: int, options, targets: dict, folder: Path) -> ServerRun:
     server = Server(runtime, workers, options.model_dir, folder)
     try:
-        first, every = server.wait_ready()
+        first, every, models = server.wait_ready()
         time.sleep(0.5)  # let the supervisor settle before reading memory
-        run = ServerRun(runtime, workers, round(first, 2), every and round(every, 2),
+        run = ServerRun(runtime, workers, round(first, 2), round(every, 2), round(models, 2),
                         memory(server.process.pid, workers))
-        print(f"  {runtime}, {workers} worker(s): ready in {first:.2f} s (all workers {every:.2f} s), "
-              f"RSS {run.rss_mb_after_start}", file=sys.stderr)
+        print(f"  {runtime}, {workers} worker(s): ready in {first:.2f} s (all workers {every:.2f} s, all models "
+              f"{models:.2f} s), RSS {run.rss_mb_after_start}", file=sys.stderr)
         for label in options.endpoints:
             for concurrency in options.concurrency:
                 result = measure(server, label, targets[label], concurrency, options.duration,
@@ -440,19 +449,20 @@ def markdown(report: dict) -> str:
         "",
         "## Start-up and memory",
         "",
-        "| runtime | workers | first /readyz 200 (s) | all workers ready (s) | RSS after start (MB) | "
-        "RSS after load (MB) |",
-        "|---|---|---:|---:|---|---|",
+        "| runtime | workers | first /readyz 200 (s) | all workers ready (s) | all models loaded (s) | "
+        "RSS after start (MB) | RSS after load (MB) |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for run in report["runs"]:
         fmt = lambda d: ", ".join(f"{k} {v:.0f}" for k, v in d.items())  # noqa: E731
         lines.append(f"| {run['runtime']} | {run['workers']} | {run['first_ready_s']:.2f} | "
-                     f"{run['all_ready_s'] if run['all_ready_s'] is not None else '?'} | "
+                     f"{run['all_ready_s']:.2f} | {run['all_models_s']:.2f} | "
                      f"{fmt(run['rss_mb_after_start'])} | {fmt(run['rss_mb_after_load'])} |")
     lines += [
         "",
-        "Start = `digit-lab serve` process spawned; ready = first `GET /readyz` 200, and every worker's "
-        "`Application startup complete.` log line.",
+        "Start = `digit-lab serve` process spawned; ready = first `GET /readyz` 200 (the default model is "
+        "loaded and warm), then every worker's `Application startup complete.` log line, then /readyz listing "
+        "no model still loading in the background. Load runs start after that.",
         "",
         "## In-process time per stage (median µs per call, default model, one image)",
         "",

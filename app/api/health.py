@@ -32,5 +32,6 @@ async def readyz(registry: RegistryDep, settings: SettingsDep) -> Readiness:
         ready=registry.default in registry.models,
         runtime=settings.runtime,
         loaded=sorted(registry.models),
+        loading=list(registry.loading),
         failed={model_id: public_reason(reason) for model_id, reason in registry.failed.items()},
     )

@@ -12,6 +12,7 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 @router.get("", response_model=ModelList, summary="List the available models")
 def list_models(registry: RegistryDep) -> ModelList:
+    registry.wait()  # list every model, even while some still load in the first seconds
     cards = [loaded.card for loaded in registry.models.values()]
     return ModelList(
         default=registry.default,
