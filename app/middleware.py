@@ -33,6 +33,13 @@ DOCS_CSP = (
 )
 
 
+# Up to this multiple of the limit, a refused body is left to the server to discard as it arrives (uvicorn drops
+# the rest of a request it has answered, chunk by chunk) so the client reads its 413. Closing at once with the body
+# unread makes the kernel reset the connection, and the client may see "connection reset" instead of the answer.
+# Beyond it, nobody should wait for the upload: the connection is closed.
+DISCARD_FACTOR = 8
+
+
 def too_large_message(max_bytes: int) -> str:
     return f"The request body is larger than the limit of {max_bytes:,} bytes."
 
@@ -53,7 +60,9 @@ class BodyLimitMiddleware:
             status = 413 if declared.isdigit() else 400
             detail = too_large_message(self.max_bytes) if status == 413 else "Content-Length is not a number."
             body = json.dumps({"detail": detail}).encode()
-            headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+            headers = [(b"content-type", b"application/json")]
+            if status == 400 or int(declared) > DISCARD_FACTOR * self.max_bytes:
+                headers.append((b"connection", b"close"))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
