@@ -38,7 +38,7 @@ def decode_base64_image(text: str, max_bytes: int) -> bytes:
         mime = (match.group("mime") or "").lower()
         if mime and mime not in IMAGE_MIME_TYPES:
             raise NotAnImageError(
-                f"The data URL holds {mime!r}, not an image; send PNG, JPEG, WebP, GIF or BMP."
+                f"The data URL holds {mime!r}, which is not an image format we read; send PNG, JPEG, WebP, GIF or BMP."
             )
         if not match.group("b64"):
             raise NotAnImageError("The data URL is not base64-encoded; use 'data:image/png;base64,...'.")

@@ -19,7 +19,7 @@ from app.api import health, models, pages, predict
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.errors import DigitLabError
 from app.inference.registry import Registry
-from app.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from app.middleware import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.schemas import ErrorResponse
 
 log = logging.getLogger("digit_lab")
@@ -54,6 +54,8 @@ def validation_message(error: RequestValidationError) -> str:
             parts.append("The body is not valid JSON.")
         elif item.get("type") == "missing" and where == "body":
             parts.append("The request body is missing: send JSON like {\"image\": \"data:image/png;base64,...\"}.")
+        elif where == "body" and item.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+            parts.append("The body must be a JSON object, like {\"image\": \"data:image/png;base64,...\"}.")
         elif item.get("type") == "missing":
             parts.append(f"The field {where!r} is required but missing.")
         elif item.get("type") == "extra_forbidden":
@@ -84,7 +86,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Something went wrong on our side; it has been logged."}, status_code=500)
+        # Starlette answers this one outside every middleware, so the security headers are added here.
+        headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+        return JSONResponse({"detail": "Something went wrong on our side; it has been logged."}, status_code=500,
+                            headers=headers)
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:

@@ -224,7 +224,8 @@ def percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60, help="measured seconds (default: %(default)s)")
-    parser.add_argument("--warmup", type=float, default=15, help="seconds of the same load first (default: %(default)s)")
+    parser.add_argument("--warmup", type=float, default=15,
+                        help="seconds of the same load before memory is measured (default: %(default)s)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (default: %(default)s)")
     parser.add_argument("--model-dir", type=Path, help="models for the server this script starts")
     parser.add_argument("--url", help="soak a running server instead of starting one")

@@ -85,7 +85,7 @@ CASES = [
         post_raw("/predict", b"image=abc", "application/x-www-form-urlencoded"), 415, "application/json"),
     Bad("no content type", "/predict", post_raw("/predict", b'{"image": "x"}', None), 415, "application/json"),
     Bad("invalid JSON", "/predict", post_raw("/predict", b'{"image": ', "application/json"), 422, "not valid JSON"),
-    Bad("JSON that is not an object", "/predict", post_json("/predict", [1, 2]), 422, "dictionary"),
+    Bad("JSON that is not an object", "/predict", post_json("/predict", [1, 2]), 422, "must be a JSON object"),
     Bad("missing field", "/predict", post_json("/predict", {"model": "cnn"}), 422, "'image' is required"),
     Bad("extra field", "/predict", post_json("/predict", {"image": "eA==", "colour": "red"}), 422,
         "'colour' is not accepted"),
@@ -137,7 +137,7 @@ CASES = [
     Bad("JSON sent to the upload route", "/predict/file", post_json("/predict/file", {"image": "eA=="}), 415,
         "multipart/form-data"),
     Bad("compare with text", "/predict/compare", post_json("/predict/compare", image(TEXT, "text/plain")), 422,
-        "not an image"),
+        "not an image format we read"),
 ]
 
 

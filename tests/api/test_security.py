@@ -213,6 +213,8 @@ def test_an_unexpected_error_is_a_generic_500_without_internals(registry: Regist
         response = client.post("/predict", json={"image": data_url(png_bytes(page))})
     assert response.status_code == 500
     assert response.json() == {"detail": "Something went wrong on our side; it has been logged."}
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     for leak in ("secret", "Traceback", ".py", "/srv", "RuntimeError"):
         assert leak not in response.text
     assert any("secret internals" in (record.exc_text or "") or record.exc_info for record in caplog.records), \
