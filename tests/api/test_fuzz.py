@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import os
 
-import pytest
+import schemathesis  # the 'test' extra; a missing fuzzer is a failure, not a skip
 from hypothesis import HealthCheck, settings
-
-schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis (the 'test' extra)")
-
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from app.config import Settings  # noqa: E402
-from app.main import create_app  # noqa: E402
+from app.config import Settings
+from app.main import create_app
 
 FUZZ_EXAMPLES = int(os.environ.get("DIGIT_LAB_FUZZ_EXAMPLES", "40"))
 CHECKS = [
