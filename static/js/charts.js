@@ -39,7 +39,7 @@ const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.t
  * yMin/yMax/xMin/xMax, endLabels, width, height, description (defaults to each series' last point).
  */
 export function lineChart({ title, series, xLabel = "", yLabel = "", log = false, yMin, yMax, xMin, xMax,
-  endLabels = true, width = 480, height = 280, description, zeroLine = false }) {
+  endLabels = true, width = 480, height = 280, description, zeroLine = false, xIntegers = false }) {
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!log || y > 0));
   const desc = description ?? series.map((s) => {
     const last = s.points.filter(([, y]) => Number.isFinite(y)).at(-1);
@@ -71,7 +71,8 @@ export function lineChart({ title, series, xLabel = "", yLabel = "", log = false
     svg.append(el("line", { class: "grid", x1: m.left, x2: width - m.right, y1: ty(v), y2: ty(v) }));
     svg.append(el("text", { x: m.left - 6, y: ty(v) + 4, "text-anchor": "end" }, log ? `1e${Math.round(Math.log10(v))}` : fmt(v)));
   }
-  for (const v of niceTicks(x0, x1, 6)) {
+  const xTicks = xIntegers ? niceTicks(x0, x1, Math.min(6, Math.max(1, x1 - x0))).filter(Number.isInteger) : niceTicks(x0, x1, 6);
+  for (const v of xTicks) {
     svg.append(el("line", { class: "tick", x1: tx(v), x2: tx(v), y1: height - m.bottom, y2: height - m.bottom + 4 }));
     svg.append(el("text", { x: tx(v), y: height - m.bottom + 16, "text-anchor": "middle" }, fmt(v)));
   }

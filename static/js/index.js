@@ -52,6 +52,7 @@ function show(result, job) {
   renderBars(ui.bars, answer.probabilities);
   ui.prediction.textContent = String(answer.digit);
   renderPreview(ui.preview, answer.input);
+  window.digitLab.input = answer.input; // the 28x28 image the model saw, for the tests
   ui.bars.dataset.model = answer.model;
   ui.bars.dataset.version = String(job.version);
   if (job.compare) renderCompare(ui.compareGrid, result.answers, state.titles, answer.model);

@@ -74,7 +74,7 @@ function showCurves(cards) {
   }));
   $("curve-chart").replaceChildren(lineChart({
     title: t("evidence.curves_caption"), series, xLabel: t("chart.epoch"), yLabel: t("chart.accuracy"),
-    yMin: 0, yMax: 1, width: 720, height: 320,
+    yMin: 0, yMax: 1, width: 720, height: 320, xIntegers: true,
   }));
 }
 
@@ -88,7 +88,7 @@ function showModelEvidence(card) {
   }
   const layers = hiddenLayers(history[0].grad_norms ?? {});
   $("grad-chart").replaceChildren(lineChart({
-    title: `${card.title}: ${t("evidence.grad_caption")}`, log: true, xLabel: t("chart.epoch"), yLabel: t("chart.grad_norm"),
+    title: `${card.title}: ${t("evidence.grad_caption")}`, log: true, xIntegers: true, xLabel: t("chart.epoch"), yLabel: t("chart.grad_norm"),
     series: layers.map((layer) => ({ label: layer, points: history.map((h) => [h.epoch, h.grad_norms?.[layer]]) })),
   }));
   const dead = history.some((h) => Object.keys(h.dead_fraction ?? {}).length);
@@ -98,7 +98,7 @@ function showModelEvidence(card) {
     const unitLayers = hiddenLayers(history.find((h) => Object.keys(h[key] ?? {}).length)[key]);
     $("units-chart").replaceChildren(lineChart({
       title: `${card.title}: ${t(dead ? "evidence.dead" : "evidence.saturated")}`, xLabel: t("chart.epoch"),
-      yLabel: t("chart.fraction"), yMin: 0, yMax: 1,
+      yLabel: t("chart.fraction"), yMin: 0, yMax: 1, xIntegers: true,
       series: unitLayers.map((layer) => ({ label: layer, points: history.map((h) => [h.epoch, h[key]?.[layer]]) })),
     }));
     $("units-caption").textContent = t(dead ? "evidence.dead" : "evidence.saturated");

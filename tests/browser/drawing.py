@@ -28,8 +28,8 @@ DIGITS: dict[int, list[Stroke]] = {
 }
 
 
-def densify(stroke: Stroke, step: float = 0.02) -> Stroke:
-    """Points every `step` along the polyline, as a moving pointer would report them."""
+def densify(stroke: Stroke, step: float = 0.035) -> Stroke:
+    """Points every `step` along the polyline, about as often as a mouse at 60 Hz reports them."""
     points = [stroke[0]]
     for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
         n = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / step))

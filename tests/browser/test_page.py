@@ -7,6 +7,7 @@ import json
 import re
 import statistics
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -275,3 +276,20 @@ def test_desktop_layout_is_side_by_side_and_hidpi_crisp(open_page, artifacts):
     draw_mouse(page, DIGITS[3])
     assert_answer(page)
     page.screenshot(path=artifacts / "desktop.png")
+
+
+@pytest.mark.parametrize("digit", [0, 3, 7])
+def test_the_pen_width_gives_mnist_like_strokes(open_page, mnist, digit):
+    """After preprocessing, a drawn digit carries about as much ink as MNIST digits of its class:
+    the pad's stroke width (a share of its side) is what makes a drawing look like MNIST."""
+    page = open_page("/")
+    draw_mouse(page, DIGITS[digit])
+    settle(page)
+    drawn = np.asarray(page.evaluate("() => window.digitLab.input"), dtype=np.float32)
+    assert drawn.shape == (28, 28)
+    ink = int((drawn > 0.5).sum())
+    same_class = mnist.x_test[mnist.y_test == digit]
+    scale = 255.0 if same_class.max() > 1 else 1.0
+    counts = ((same_class / scale) > 0.5).sum(axis=(1, 2))
+    low, high = np.percentile(counts, [10, 90])
+    assert low <= ink <= high, f"{ink} ink pixels; MNIST {digit}s have {low:.0f}-{high:.0f} (10th-90th percentile)"
