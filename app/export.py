@@ -28,7 +28,7 @@ def multi_output(model):  # -> keras.Model
         "logits": model.get_layer("logits").output,
         **{layer.name: layer.output for layer in hidden},
     }
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_served")
+    return keras.Model(model.input, outputs, name=f"{model.name}_served")
 
 
 def convert(model) -> bytes:

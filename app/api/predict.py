@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Response, UploadFile
+from pydantic import BaseModel
 
 from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep
 from app.errors import PayloadTooLargeError
@@ -22,26 +23,32 @@ ERRORS = {
 }
 
 
+def as_json(answer: BaseModel) -> Response:
+    """Serialise in the worker thread: for a returned model, FastAPI would validate it again, in one more thread
+    hop per request. `response_model` still documents the shape."""
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
 @router.post("", response_model=Prediction, responses=ERRORS, dependencies=[JsonBody],
              summary="Recognise one digit image")
-def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Prediction:
+def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
     loaded = registry.get(body.model)
-    return predict([image_from_text(body.image, settings)], loaded, started, explain=body.explain)[0]
+    return as_json(predict([image_from_text(body.image, settings)], loaded, started, explain=body.explain)[0])
 
 
 @router.post("/file", response_model=Prediction, responses=ERRORS, dependencies=[MultipartBody],
              summary="Recognise an uploaded image file")
-def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep, model: str | None = None) -> Prediction:
+def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep, model: str | None = None) -> Response:
     started = time.perf_counter()
     loaded = registry.get(model)
     data = file.file.read(settings.max_request_bytes + 1)
-    return predict([image_from_bytes(data, settings)], loaded, started)[0]
+    return as_json(predict([image_from_bytes(data, settings)], loaded, started)[0])
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS, dependencies=[JsonBody],
              summary="Recognise several images")
-def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsDep) -> BatchResponse:
+def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
     if len(body.images) > settings.max_batch:
         raise PayloadTooLargeError(
@@ -49,11 +56,11 @@ def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsD
         )
     loaded = registry.get(body.model)
     images = [image_from_text(text, settings) for text in body.images]
-    return BatchResponse(predictions=predict(images, loaded, started))
+    return as_json(BatchResponse(predictions=predict(images, loaded, started)))
 
 
 @router.post("/compare", response_model=CompareResponse, responses=ERRORS, dependencies=[JsonBody],
              summary="One image, every model")
-def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> CompareResponse:
+def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
-    return compare(image_from_text(body.image, settings), registry, started)
+    return as_json(compare(image_from_text(body.image, settings), registry, started))
