@@ -12,6 +12,8 @@ import base64
 import io
 import json
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -317,3 +319,29 @@ def test_bare_base64_of_a_gif_is_accepted(client: TestClient, known_digits) -> N
     text = base64.b64encode(animated_gif(big(digit))).decode()
     response = client.post("/predict", json={"image": text})
     assert response.status_code == 200 and response.json()["digit"] == label
+
+
+MEMORY_PROBE = """
+import io, resource, sys
+import numpy as np
+from PIL import Image
+from app.config import Settings
+from app.recognizer import image_from_bytes
+page = np.zeros((4000, 4000, 4), np.uint8)
+page[1000:3000, 1800:2200] = 255
+buffer = io.BytesIO()
+Image.fromarray(page, "RGBA").save(buffer, "PNG")
+data = buffer.getvalue()
+del page
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+image_from_bytes(data, Settings())
+print(len(data), (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_the_largest_legal_image_costs_bounded_memory() -> None:
+    """A ~66 kB PNG of 16 Mpx RGBA is legal; decoding it must not cost half a gigabyte (it did, as float32)."""
+    result = subprocess.run([sys.executable, "-c", MEMORY_PROBE], capture_output=True, text=True, timeout=120,
+                            check=True)
+    size, peak_mb = map(int, result.stdout.split())
+    assert size < 200_000 and peak_mb < 200, f"{size} bytes of PNG cost {peak_mb} MB"
