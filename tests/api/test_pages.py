@@ -202,3 +202,24 @@ def test_the_lesson_links_back_and_has_its_five_steps(fresh):
     assert ("a", {"href": "/"}) in [(tag, {"href": attrs.get("href")}) for tag, attrs in page.elements if tag == "a"]
     hooks = by_testid(page)
     assert {"pad", "prediction", "model-select", "softmax-table", "curve-chart"} <= set(hooks)
+
+
+def module_imports(entry: str) -> set[str]:
+    """Every module the entry script imports, directly or not."""
+    seen: set[str] = set()
+    pending = [entry]
+    while pending:
+        source = (SCRIPTS / pending.pop()).read_text(encoding="utf-8")
+        for name in re.findall(r'from "\./([\w-]+\.js)"', source):
+            if name not in seen:
+                seen.add(name)
+                pending.append(name)
+    return seen
+
+
+@pytest.mark.parametrize(("path", "entry"), [("/", "index.js"), ("/lesson", "lesson.js")])
+def test_modulepreload_names_exactly_the_modules_the_page_imports(fresh, path, entry):
+    page = parse(fresh.get(path).text)
+    preloaded = {attrs["href"].rsplit("/", 1)[1] for tag, attrs in page.elements
+                 if tag == "link" and attrs.get("rel") == "modulepreload"}
+    assert preloaded == module_imports(entry)
