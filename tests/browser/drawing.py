@@ -65,9 +65,8 @@ def draw_touch(page, strokes: list[Stroke]) -> None:
     try:
         for stroke in strokes:
             points = [to_page(box, p) for p in densify(stroke)]
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
-            for x, y in points[1:]:
-                cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+            for kind, (x, y) in zip(["touchStart"] + ["touchMove"] * (len(points) - 1), points):
+                cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
