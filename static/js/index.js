@@ -11,7 +11,7 @@ import { nextSample } from "./samples.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  pad: $("pad"), invite: $("pad-invite"), undo: $("undo"), clear: $("clear"), sample: $("sample"),
+  pad: $("pad"), invite: $("pad-invite"), badge: $("pad-badge"), undo: $("undo"), clear: $("clear"), sample: $("sample"),
   prediction: $("prediction"), status: $("status"), bars: $("bars"), preview: $("preview"), timing: $("timing"),
   model: $("model-select"), compareToggle: $("compare-toggle"), compare: $("compare"), compareGrid: $("compare-grid"),
 };
@@ -51,6 +51,7 @@ function show(result, job) {
   const answer = job.compare ? fromCompare(result, job) : result;
   renderBars(ui.bars, answer.probabilities);
   ui.prediction.textContent = String(answer.digit);
+  ui.badge.textContent = String(answer.digit); // on a phone the bars are below the pad: the answer shows on it
   renderPreview(ui.preview, answer.input);
   window.digitLab.input = answer.input; // the 28x28 image the model saw, for the tests
   ui.bars.dataset.model = answer.model;
@@ -87,6 +88,7 @@ function resetAnswer() {
   renderBars(ui.bars, null);
   renderPreview(ui.preview, null);
   ui.prediction.textContent = "";
+  ui.badge.textContent = "";
   ui.timing.textContent = "";
   delete ui.bars.dataset.model;
 }

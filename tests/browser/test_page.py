@@ -74,6 +74,7 @@ def test_a_digit_drawn_by_touch_on_a_phone_is_recognised(open_page, artifacts, m
     draw_touch(page, DIGITS[digit])
     assert page.get_by_test_id("pad").get_attribute("data-pointer-type") == "touch"
     assert_answer(page, digit)
+    expect(page.locator("#pad-badge")).to_have_text(str(digit))  # the answer is visible without scrolling
     # Nothing is wider than the phone, and the pad is square and fills most of the width.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     box = page.get_by_test_id("pad").bounding_box()
