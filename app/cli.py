@@ -160,14 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web demo and the JSON API",
                                 description="Serve the drawing page on / and the API (see /docs).")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default: %(default)s)")
+    # Port, workers and grace period default from the environment so a container can set them without a new CMD;
+    # argparse converts a string default with `type`, so a bad value gets a usage error, not a traceback.
+    serve.add_argument("--port", type=int, default=os.environ.get("DIGIT_LAB_PORT", "8000"),
+                       help="port (default: $DIGIT_LAB_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=os.environ.get("DIGIT_LAB_WORKERS", "1"),
+                       help="worker processes (default: $DIGIT_LAB_WORKERS or 1)")
     serve.add_argument("--model-dir", type=Path, help="directory of trained models (default: ./models)")
     serve.add_argument("--default-model", help="model used when a request names none (default: cnn)")
     serve.add_argument("--runtime", choices=["keras", "litert"], help="inference runtime (default: keras)")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
-    serve.add_argument("--graceful-timeout", type=int, default=10,
-                       help="seconds in-flight requests get to finish after SIGTERM (default: %(default)s)")
+    serve.add_argument("--graceful-timeout", type=int, default=os.environ.get("DIGIT_LAB_GRACEFUL_TIMEOUT", "10"),
+                       help="seconds in-flight requests get to finish after SIGTERM "
+                            "(default: $DIGIT_LAB_GRACEFUL_TIMEOUT or 10)")
     serve.set_defaults(run=cmd_serve)
 
     train = commands.add_parser("train", help="train one model, several, or the whole family",

@@ -1,0 +1,81 @@
+# digit-lab: the web demo and JSON API on CPU.
+#
+#   docker build -t digit-lab .
+#   docker run --rm --read-only --tmpfs /tmp -p 127.0.0.1:8000:8000 digit-lab    # then open http://127.0.0.1:8000
+#
+# Settings come from the environment: DIGIT_LAB_PORT, DIGIT_LAB_WORKERS, DIGIT_LAB_DEFAULT_MODEL and every other
+# DIGIT_LAB_* variable that app/config.py reads (docker run -e DIGIT_LAB_DEFAULT_MODEL=relu ...).
+#
+# `--build-arg RUNTIME=litert` builds a much smaller image that serves the models/<id>.tflite files with LiteRT
+# and has no TensorFlow or Keras at all (TensorFlow is about 80% of the default image).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---- Stage 1: the dependencies, in a virtual environment that the final stage copies whole. ----
+FROM ${PYTHON_IMAGE} AS deps
+# `strip` (binutils) lives only in this stage; the final image has no build tools.
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
+ARG RUNTIME=keras
+WORKDIR /build
+# Only the dependency list comes in here, so this slow layer (TensorFlow is most of the image) is rebuilt only
+# when pyproject.toml changes, never for a code change. The list is read from pyproject.toml, its one home.
+COPY pyproject.toml .
+# A venv (not the system pip) so the same steps work whichever Python the base image ships. The dependency list
+# is pyproject.toml's: with RUNTIME=keras as it stands (the CPU-only tensorflow-cpu wheel on Linux x86_64); with
+# RUNTIME=litert without TensorFlow and Keras, plus the `litert` extra. Then the room serving never uses goes:
+# - TensorFlow's C++ headers (~290 MB; they are for compiling custom ops);
+# - the static symbol tables of TensorFlow's shared libraries (~250 MB; only debuggers and crash symbolizers
+#   read them, the dynamic linker uses .dynsym, which stays). Only TensorFlow's own libraries are stripped:
+#   the auditwheel-patched ones in *.libs/ are left alone, since strip can corrupt patchelf-edited files;
+# - libclang (~60 MB; a C parser TensorFlow lists as a dependency but never imports at run time);
+# - pip itself.
+RUN python3 -m venv /opt/venv \
+ && python3 -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+lite = sys.argv[1] == 'litert'; \
+deps = [d for d in p['dependencies'] if not (lite and d.startswith(('tensorflow', 'keras')))]; \
+print('\n'.join(deps + (p['optional-dependencies']['litert'] if lite else [])))" "$RUNTIME" > requirements.txt \
+ && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt \
+ && tf=$(echo /opt/venv/lib/python3*/site-packages/tensorflow) \
+ && if [ -d "$tf" ]; then rm -rf "$tf/include" && find "$tf" -name '*.so*' -type f -exec strip --strip-unneeded {} +; fi \
+ && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check libclang pip
+
+# ---- Stage 2: the runtime image: base Python, the venv, the code and the models; nothing else. ----
+FROM ${PYTHON_IMAGE}
+ARG RUNTIME=keras
+# HOME and KERAS_HOME point at /tmp so a read-only root filesystem (with a tmpfs on /tmp) works: Keras writes
+# its config under ~/.keras. No .pyc is written at run time (they are compiled below, at build time).
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HOME=/tmp \
+    KERAS_HOME=/tmp/.keras \
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    DIGIT_LAB_PORT=8000 \
+    DIGIT_LAB_WORKERS=1 \
+    DIGIT_LAB_DEFAULT_MODEL=cnn \
+    DIGIT_LAB_RUNTIME=${RUNTIME} \
+    DIGIT_LAB_GRACEFUL_TIMEOUT=8
+# An unprivileged user with no home and no shell; the files below stay root's, so the server cannot change its own code.
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+COPY --from=deps /opt/venv /opt/venv
+# The code runs from /app rather than being pip-installed: app.config.PROJECT_ROOT is the parent of app/, and
+# models/, static/ and templates/ must sit beside it. `python -m app.cli` is the `digit-lab` console script.
+WORKDIR /app
+# Least often changed first, so a code change rebuilds only the last small layers.
+COPY models/ models/
+COPY static/ static/
+COPY templates/ templates/
+COPY app/ app/
+RUN python -m compileall -q app
+USER app
+EXPOSE 8000
+# Liveness with the standard library (the image has no curl). The server accepts connections only once the
+# default model is loaded and warmed, so a first success also means ready; start-period covers TensorFlow's import.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('DIGIT_LAB_PORT', '8000'), timeout=2)"]
+# Exec form: Python is PID 1 and receives SIGTERM itself; uvicorn then stops accepting, lets in-flight requests
+# finish (up to DIGIT_LAB_GRACEFUL_TIMEOUT, below `docker stop`'s 10 s) and exits 0.
+CMD ["python", "-m", "app.cli", "serve", "--host", "0.0.0.0"]

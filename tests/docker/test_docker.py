@@ -1,0 +1,213 @@
+"""The container image, used as people will use it: build it, run it with a read-only root filesystem and the
+port on 127.0.0.1, wait for it to be healthy, ask it for real digits, check it is not root, stop it.
+
+Needs a container engine (`docker info` must answer). On these machines:
+    eval "$(../shared/container/engine.sh start)"
+    pytest -m docker -s              # -s shows the measured build / start / stop times
+Without an engine the tests skip (fail under DIGIT_LAB_REQUIRE_ALL=1, as in CI). The first build downloads
+TensorFlow (minutes); later builds reuse the dependency layer. The image is kept for that cache; containers are not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import PROJECT_ROOT
+from tests.conftest import canvas_png, data_url, skip_or_fail
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+IMAGE = os.environ.get("DIGIT_LAB_DOCKER_IMAGE", "digit-lab:test")
+CONTEXT = Path(os.environ.get("DIGIT_LAB_DOCKER_CONTEXT", PROJECT_ROOT))  # another checkout, if wanted
+BUILD_TIMEOUT_S = 1800  # a cold build downloads ~300 MB of wheels
+HEALTHY_TIMEOUT_S = 180  # TensorFlow's import and model warm-up on a slow, busy CPU
+DIGITS = 10  # the first ten MNIST test images
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(f"docker {' '.join(args[:2])} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def inspect(name: str) -> dict:
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Container:
+    name: str
+    port: int
+    started: float  # time.monotonic() just before `docker run`
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        result = docker("logs", self.name, check=False)
+        return (result.stdout + result.stderr)[-4000:]
+
+
+@pytest.fixture(scope="module")
+def engine() -> None:
+    if shutil.which("docker") is None:
+        skip_or_fail("no docker client on PATH")
+    try:
+        info = docker("version", "--format", "{{.Server.Version}}", timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        skip_or_fail("the container engine did not answer within 20 s")
+    if info.returncode != 0:
+        why = (info.stderr.strip().splitlines() or ["no output"])[-1]
+        skip_or_fail(f"no container engine answers (start one: eval \"$(../shared/container/engine.sh start)\"): {why}")
+
+
+@pytest.fixture(scope="module")
+def image(engine: None) -> str:
+    if not (CONTEXT / "models" / "cnn.keras").is_file():
+        skip_or_fail("models/cnn.keras, the image's default model, is missing (run `digit-lab train --all`)")
+    started = time.monotonic()
+    result = docker("build", "-t", IMAGE, str(CONTEXT), timeout=BUILD_TIMEOUT_S, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"docker build failed:\n{(result.stdout + result.stderr)[-5000:]}")
+    print(f"\n[docker] build: {time.monotonic() - started:.1f} s")
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def container(image: str) -> Iterator[Container]:
+    """One running container for the module; removed whatever happens."""
+    box = Container(name=f"digit-lab-test-{uuid.uuid4().hex[:8]}", port=free_port(), started=time.monotonic())
+    # As the README tells people to run it: read-only root, a tmpfs for /tmp, the port on loopback only.
+    docker("run", "--detach", "--name", box.name, "--read-only", "--tmpfs", "/tmp",
+           "--publish", f"127.0.0.1:{box.port}:8000", image)
+    try:
+        yield box
+    finally:
+        docker("rm", "--force", box.name, check=False)
+
+
+def health_command(name: str) -> list[str]:
+    """The image's HEALTHCHECK as a command line for `docker exec`."""
+    test = (inspect(name)["Config"].get("Healthcheck") or {}).get("Test") or []
+    assert test and test[0] in ("CMD", "CMD-SHELL"), f"the image declares no HEALTHCHECK: {test}"
+    return list(test[1:]) if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
+
+
+def wait_healthy(box: Container) -> float:
+    """Seconds from `docker run` to healthy.
+
+    Healthy is the engine's own verdict where it runs health checks; an engine that does not schedule them
+    (Podman without systemd leaves the status at "starting") gets the image's own check run the same way."""
+    command = health_command(box.name)
+    deadline = box.started + HEALTHY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = inspect(box.name)["State"]
+        if not state.get("Running"):
+            pytest.fail(f"the container stopped ({state.get('Status')}, exit {state.get('ExitCode')}):\n{box.logs()}")
+        status = (state.get("Health") or {}).get("Status")
+        if status == "healthy":
+            return time.monotonic() - box.started
+        assert status != "unhealthy", f"the engine marked it unhealthy:\n{box.logs()}"
+        if docker("exec", box.name, *command, check=False, timeout=10).returncode == 0:
+            return time.monotonic() - box.started
+        time.sleep(1)
+    pytest.fail(f"not healthy {HEALTHY_TIMEOUT_S} s after docker run:\n{box.logs()}")
+
+
+def read_response(sock: socket.socket) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 response with a Content-Length (what uvicorn sends for JSON)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed before a response: {data[:300]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "the connection closed mid-response"
+        body += chunk
+    return int(lines[0].split()[1]), body
+
+
+def test_image_serves_digits_as_non_root_on_a_read_only_root(container: Container, mnist) -> None:
+    seconds = wait_healthy(container)
+    print(f"\n[docker] docker run → healthy: {seconds:.1f} s")
+
+    assert httpx.get(f"{container.url}/healthz", timeout=10).json() == {"status": "ok"}
+    correct = 0
+    for digit, label in zip(mnist.x_test[:DIGITS], mnist.y_test[:DIGITS], strict=True):
+        response = httpx.post(f"{container.url}/predict", json={"image": data_url(canvas_png(digit))}, timeout=30)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["model"] == "cnn"  # DIGIT_LAB_DEFAULT_MODEL in the image
+        assert len(answer["probabilities"]) == 10 and abs(sum(answer["probabilities"]) - 1) < 1e-3
+        assert answer["digit"] == max(range(10), key=answer["probabilities"].__getitem__)
+        correct += answer["digit"] == int(label)
+    # The CNN scores ~99% on MNIST; one miss in ten is allowed, a broken pipeline scores about one in ten.
+    assert correct >= DIGITS - 1, f"only {correct}/{DIGITS} MNIST test digits recognised through the container"
+
+    # Not root: every process in the container, the server (PID 1) first.
+    uids = docker("exec", container.name, "python", "-c",
+                  "import glob; print(' '.join(open(p).read().split('Uid:')[1].split()[0] "
+                  "for p in sorted(glob.glob('/proc/[0-9]*/status'))))").stdout.split()
+    assert uids and "0" not in uids, f"a process runs as root: uids {uids}"
+    assert inspect(container.name)["Config"]["User"] not in ("", "0", "root")
+    # The root filesystem really is read-only, and the server runs anyway.
+    assert docker("exec", container.name, "touch", "/app/probe", check=False).returncode != 0
+
+
+def test_sigterm_lets_the_request_in_flight_finish_and_stops_promptly(container: Container, mnist) -> None:
+    """`docker stop` mid-request: the request still gets its answer, the container exits 0, well before
+    docker's 10 s SIGKILL. Runs last in this module: it stops the shared container."""
+    wait_healthy(container)
+    body = json.dumps({"image": data_url(canvas_png(mnist.x_test[0]))}).encode()
+    head = (f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", container.port), timeout=30) as sock:
+        sock.sendall(head + body[: len(body) // 2])  # the request is now in flight, its body half sent
+        time.sleep(0.5)
+        stop_started = time.monotonic()
+        stopper = subprocess.Popen(["docker", "stop", "--time", "10", container.name],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            # Send the rest only once the server has begun shutting down.
+            deadline = time.monotonic() + 10
+            while "Shutting down" not in container.logs():
+                assert time.monotonic() < deadline, f"no sign of SIGTERM in the logs:\n{container.logs()}"
+                time.sleep(0.2)
+            sock.sendall(body[len(body) // 2 :])
+            reply = read_response(sock)
+        finally:
+            stopper.wait(timeout=30)
+    stop_seconds = time.monotonic() - stop_started
+    print(f"\n[docker] docker stop with a request in flight: {stop_seconds:.1f} s")
+
+    status, answer = reply
+    assert status == 200, answer[:500]
+    assert json.loads(answer)["digit"] == int(mnist.y_test[0])
+    assert stopper.returncode == 0, stopper.stderr
+    state = inspect(container.name)["State"]
+    assert not state["Running"] and state["ExitCode"] == 0, f"exit {state['ExitCode']}:\n{container.logs()}"
+    assert stop_seconds < 8, "the server did not stop before docker's SIGKILL deadline was near"
