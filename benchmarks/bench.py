@@ -416,10 +416,14 @@ def machine() -> dict:
             versions[package] = version(package)
         except Exception:
             pass
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" Copyright")[0]
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory_kb / 1024 / 1024, 1),
             "os": platform.platform(), "python": platform.python_version(), "wrk": wrk_version.strip(),
             "versions": versions}
+
+
+def fmt_load(values) -> str:
+    return " / ".join(f"{v:.2f}" for v in values) if values else "?"
 
 
 def find(run: ServerRun, endpoint: str, concurrency: int) -> LoadResult | None:
@@ -435,7 +439,9 @@ def markdown(report: dict) -> str:
         f"at most {report['max_requests']:,} requests, after a warm-up run).",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; {m['os']}; Python {m['python']}; "
-        f"{m['wrk']}. Server and load generator share these cores (loopback).",
+        f"{m['wrk']}. Server and load generator share these cores (loopback). Load average (1, 5, 15 min) "
+        f"before: {fmt_load(report.get('load_average_before'))}, after: {fmt_load(report.get('load_average_after'))} "
+        "(anything above the benchmark's own share means other work ran on the machine meanwhile).",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
         "",
@@ -546,6 +552,7 @@ def run(options) -> int:
         "duration_s": options.duration,
         "max_requests": options.max_requests,
         "machine": machine(),
+        "load_average_before": os.getloadavg(),
         "runs": [],
         "stages": {},
     }
@@ -559,6 +566,7 @@ def run(options) -> int:
         for runtime in options.runtimes:
             print(f"in-process stage times, {runtime} …", file=sys.stderr)
             report["stages"][runtime] = stages_in_child(runtime, options.model_dir, options.calls)
+    report["load_average_after"] = os.getloadavg()
     options.out.mkdir(parents=True, exist_ok=True)
     json_path = options.out / "results.json"
     report["json_name"] = json_path.name
