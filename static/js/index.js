@@ -16,7 +16,7 @@ const ui = {
   model: $("model-select"), compareToggle: $("compare-toggle"), compare: $("compare"), compareGrid: $("compare-grid"),
 };
 const MODEL_KEY = "digit-lab.model";
-const state = { model: "", titles: {}, compare: false, strokeEnds: [] };
+const state = { model: "", titles: {}, compare: false, strokeEnds: [], answer: null };
 // End-of-stroke → bars-updated times (ms), for the browser tests' latency report.
 const latencies = [];
 window.digitLab = { latencies };
@@ -61,18 +61,21 @@ function show(result, job) {
   ui.timing.textContent = t("result.timing", {
     server: answer.elapsed_ms.toFixed(1), total: total.toFixed(0), model: state.titles[answer.model] ?? answer.model,
   });
-  if (!pad.isDrawing) {
-    const text = t("result.answer", { digit: answer.digit, percent: percent(answer.probabilities[answer.digit]) });
-    ui.status.textContent = text;
-    ui.status.classList.remove("is-error");
-    ui.pad.setAttribute("aria-label", t("pad.label_drawn", { strokes: pad.strokes.length, digit: answer.digit }));
-  }
+  state.answer = answer;
+  if (!pad.isDrawing) announce(answer);
   const now = performance.now();
   for (const end of state.strokeEnds.filter((e) => e.version <= job.version)) {
     latencies.push(now - end.at);
     ui.bars.dataset.latencyMs = (now - end.at).toFixed(1);
   }
   state.strokeEnds = state.strokeEnds.filter((e) => e.version > job.version);
+}
+
+/** Say the answer in words (status line, canvas description) once a stroke is done, not at every move. */
+function announce(answer) {
+  ui.status.textContent = t("result.answer", { digit: answer.digit, percent: percent(answer.probabilities[answer.digit]) });
+  ui.status.classList.remove("is-error");
+  ui.pad.setAttribute("aria-label", t("pad.label_drawn", { strokes: pad.strokes.length, digit: answer.digit }));
 }
 
 function showError(error, job) {
@@ -90,6 +93,7 @@ function resetAnswer() {
   ui.prediction.textContent = "";
   ui.badge.textContent = "";
   ui.timing.textContent = "";
+  state.answer = null;
   delete ui.bars.dataset.model;
 }
 
@@ -124,8 +128,12 @@ pad.addEventListener("change", (event) => {
   }
   if (ended && source === "pointer") {
     // Lifting the pen adds no ink: if the bars already show this very drawing, they were on time (0 ms).
-    if (Number(ui.bars.dataset.version) >= version) latencies.push(0);
-    else state.strokeEnds.push({ version, at });
+    if (Number(ui.bars.dataset.version) >= version && state.answer) {
+      latencies.push(0);
+      announce(state.answer);
+    } else {
+      state.strokeEnds.push({ version, at });
+    }
   }
   live.request();
 });

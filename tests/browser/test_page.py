@@ -205,6 +205,8 @@ def test_the_bars_read_as_text_and_as_meters(open_page):
         assert ("most likely" in bar.get_attribute("aria-valuetext")) == (digit == top)
     expect(page.get_by_role("meter", name="Digit 3")).to_have_count(1)
     assert f" {top}" in page.get_by_test_id("pad").get_attribute("aria-label"), "the canvas describes the result"
+    status = page.get_by_test_id("status").inner_text()
+    assert re.fullmatch(rf"The network reads a {top}, [\d.]+% sure\.", status), status
 
 
 def test_the_model_picker_lists_the_models_and_switches(open_page, models):
