@@ -303,3 +303,17 @@ def test_the_pen_width_gives_mnist_like_strokes(open_page, mnist, digit):
     counts = ((same_class / scale) > 0.5).sum(axis=(1, 2))
     low, high = np.percentile(counts, [10, 90])
     assert low <= ink <= high, f"{ink} ink pixels; MNIST {digit}s have {low:.0f}-{high:.0f} (10th-90th percentile)"
+
+
+def test_every_example_digit_is_recognised(open_page, models):
+    """The "Draw an example" button (what a keyboard user draws with) shows each digit once in ten presses,
+    and the default model reads every one of them."""
+    require_trained(models)
+    page = open_page("/")
+    seen = set()
+    for _ in range(10):
+        page.get_by_test_id("sample").click()
+        sample = int(page.get_by_test_id("pad").get_attribute("data-sample"))
+        assert_answer(page, sample)
+        seen.add(sample)
+    assert seen == set(range(10))
