@@ -28,7 +28,7 @@ DIGITS: dict[int, list[Stroke]] = {
 }
 
 
-def densify(stroke: Stroke, step: float = 0.035) -> Stroke:
+def densify(stroke: Stroke, step: float = 0.05) -> Stroke:
     """Points every `step` along the polyline, about as often as a mouse at 60 Hz reports them."""
     points = [stroke[0]]
     for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
