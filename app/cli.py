@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from app.training.data import load_mnist
-    from app.training.family import SPECS
+    from app.training.family import SPECS, with_adam
     from app.training.train import train
 
     ids = list(SPECS) if args.all else args.model
@@ -77,10 +77,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if unknown or not ids:
         print(f"digit-lab train: choose --all or --model from: {', '.join(SPECS)}", file=sys.stderr)
         return 2
+    specs = [SPECS[i] for i in ids]
+    if args.adam:
+        specs = [with_adam(spec) for spec in specs if spec.kind == "mlp"]
     data = load_mnist(args.data)
-    for n, model_id in enumerate(ids, start=1):
-        print(f"[{n}/{len(ids)}] training {model_id} …", file=sys.stderr)
-        card = train(SPECS[model_id], data, args.out, epochs=args.epochs, train_limit=args.limit,
+    for n, spec in enumerate(specs, start=1):
+        model_id = spec.id
+        print(f"[{n}/{len(specs)}] training {model_id} …", file=sys.stderr)
+        card = train(spec, data, args.out, epochs=args.epochs, train_limit=args.limit,
                      test_limit=args.test_limit, verbose=1 if sys.stderr.isatty() else 2)
         print(f"{model_id}: test accuracy {card.test_accuracy:.2%}, {card.training_seconds:.0f} s "
               f"→ {args.out / (model_id + '.keras')}")
@@ -182,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every model in the family")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--out", type=Path, default=PROJECT_ROOT / "models", help="output directory (default: ./models)")
+    train.add_argument("--adam", action="store_true",
+                       help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")
     train.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke tests)")
     train.add_argument("--limit", type=int, help="train on the first N training images only")
     train.add_argument("--test-limit", type=int, help="test on the first N test images only")
@@ -194,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",
+                                  description="Compare trained models: accuracy, epochs to 97%, gradient ratio, "
+                                              "dead or saturated units — read from the model cards.")
+    compare.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    compare.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
+    compare.add_argument("--plots", type=Path, help="also draw PNG charts into this directory (needs matplotlib)")
+    compare.set_defaults(run=cmd_compare)
 
     export = commands.add_parser("export", help="make <id>.tflite (LiteRT) from <id>.keras",
                                  description="Convert trained Keras models for the LiteRT runtime "

@@ -36,7 +36,7 @@ class KerasRuntime:
                                           input_signature=INPUT_SIGNATURE).get_concrete_function()
         hidden = [layer for layer in model.layers if layer.name.startswith("act_")]
         outputs = [layer.output for layer in hidden] + [model.get_layer("logits").output]
-        explainer = keras.Model(model.inputs, outputs)
+        explainer = keras.Model(model.input, outputs)
         self.explained_layers = [layer.name for layer in hidden]
         self._explain = tf.function(lambda x: explainer(x, training=False),
                                     input_signature=INPUT_SIGNATURE).get_concrete_function()
@@ -57,4 +57,3 @@ class KerasRuntime:
         blank = np.zeros((1, 28, 28, 1), dtype=np.float32)
         self.predict(blank)
         self.explain(blank)
-

@@ -9,7 +9,7 @@ Naming convention every consumer relies on (probes, explain, cards):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 
@@ -21,9 +21,9 @@ MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink lay
 MLP_WIDTH = 128
 MAXOUT_PIECES = 2
 LEAKY_SLOPE = 0.1
-CNN_FILTERS = (32, 32, 64, 64, 128)  # pooling after the 2nd and 4th conv
+CNN_FILTERS = (32, 32, 64, 64)  # pooling after the 2nd and 4th conv
 CNN_DENSE = 128
-CNN_DROPOUT = 0.3
+CNN_DROPOUT = 0.4
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ModelSpec:
     augment: bool
 
 
-CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 16, 128, True)
+CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True)
 MLP_ACTIVATIONS = {
     "linear": "No activation (linear)",
     "sigmoid": "Sigmoid",
@@ -51,6 +51,8 @@ MLP_ACTIVATIONS = {
     "maxout": "Maxout",
 }
 MLP_RECIPE = dict(optimizer="sgd", learning_rate=0.05, epochs=20, batch_size=64, augment=False)
+# The same family under Adam, for contrast: adaptive per-weight steps largely hide the vanishing gradient.
+ADAM_LEARNING_RATE = 1e-3
 SPECS: dict[str, ModelSpec] = {
     CNN_SPEC.id: CNN_SPEC,
     **{
@@ -59,6 +61,14 @@ SPECS: dict[str, ModelSpec] = {
     },
 }
 DEFAULT_MODEL = CNN_SPEC.id
+
+
+def with_adam(spec: ModelSpec) -> ModelSpec:
+    """The MLP `spec` trained with Adam instead of plain SGD (id `<id>-adam`); everything else equal."""
+    if spec.kind != "mlp":
+        raise ValueError(f"{spec.id}: the Adam contrast is for the MLP family")
+    return replace(spec, id=f"{spec.id}-adam", title=f"{spec.title} (Adam)", optimizer="adam",
+                   learning_rate=ADAM_LEARNING_RATE)
 
 
 def activation_layer(name: str, layer_name: str) -> keras.layers.Layer:
@@ -90,7 +100,11 @@ def build_mlp(activation: str, seed: int) -> keras.Model:
 
 
 def build_cnn(seed: int) -> keras.Model:
-    """Five 3x3 convolutions with batch norm and ReLU, two poolings, global pooling, one dense layer."""
+    """Four 3x3 convolutions with batch norm and ReLU, two poolings, then a dense layer over the whole 7x7 map.
+
+    Flattening (not global average pooling) keeps where each feature is: a first version with global pooling
+    reached only 99.19% and mistook thick slanted 1s for 0s.
+    """
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = inputs
     for i, filters in enumerate(CNN_FILTERS, start=1):
@@ -101,12 +115,12 @@ def build_cnn(seed: int) -> keras.Model:
         x = keras.layers.Activation("relu", name=f"act_{i}")(x)
         if i in (2, 4):
             x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    x = keras.layers.Dropout(CNN_DROPOUT, seed=seed, name="dropout")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
     i = len(CNN_FILTERS) + 1
     x = keras.layers.Dense(CNN_DENSE, kernel_initializer=keras.initializers.HeNormal(seed=seed + i),
                            name=f"hidden_{i}")(x)
     x = keras.layers.Activation("relu", name=f"act_{i}")(x)
+    x = keras.layers.Dropout(CNN_DROPOUT, seed=seed, name="dropout")(x)
     return keras.Model(inputs, output_head(x), name="cnn")
 
 

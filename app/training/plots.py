@@ -19,6 +19,12 @@ def _pyplot():
     return plt
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def accuracy_curves(cards: list[ModelCard], path: Path) -> Path:
     """Validation accuracy per epoch, one line per model."""
     plt = _pyplot()
@@ -27,6 +33,7 @@ def accuracy_curves(cards: list[ModelCard], path: Path) -> Path:
         epochs = [r.epoch for r in card.history if r.val_accuracy is not None]
         ax.plot(epochs, [r.val_accuracy for r in card.history if r.val_accuracy is not None],
                 marker="o", markersize=3, label=f"{card.id} ({card.test_accuracy:.1%})")
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set(xlabel="epoch", ylabel="validation accuracy", title="Learning curves (test accuracy in brackets)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
@@ -46,6 +53,7 @@ def gradient_profiles(cards: list[ModelCard], path: Path, epoch: int = 1) -> Pat
         layers = list(record.grad_norms)
         ax.plot(range(1, len(layers) + 1), list(record.grad_norms.values()), marker="o", label=card.id)
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set(xlabel="hidden layer (1 = nearest the input)", ylabel="gradient norm (log scale)",
            title=f"Gradient reaching each layer after epoch {epoch}")
     ax.grid(alpha=0.3, which="both")
@@ -67,8 +75,9 @@ def unit_health(cards: list[ModelCard], path: Path) -> Path:
             if points:
                 label = f"{card.id} {'dead' if field == 'dead_fraction' else 'saturated'}"
                 ax.plot(*zip(*points, strict=True), style, marker=".", label=label)
+    ax.xaxis.set_major_locator(_integer_ticks())
     ax.set(xlabel="epoch", ylabel="share of units / activations",
-           title="Dead ReLU units and saturated sigmoid/tanh activations (mean over layers)")
+           title="Units never positive (ReLU family) and saturated activations (sigmoid, tanh)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

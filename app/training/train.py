@@ -37,7 +37,7 @@ def split(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
 
 
 def make_optimizer(spec: ModelSpec, steps: int) -> keras.optimizers.Optimizer:
-    """Adam with cosine decay for the CNN; plain SGD (constant rate, no momentum) for the MLP family."""
+    """Adam with cosine decay (the CNN, and the MLPs' Adam contrast); plain SGD, constant rate, for the family."""
     if spec.optimizer == "adam":
         schedule = keras.optimizers.schedules.CosineDecay(spec.learning_rate, decay_steps=steps, alpha=0.01)
         return keras.optimizers.Adam(schedule)
@@ -98,7 +98,8 @@ def train(
     # Fit.
     started = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=(x_val, y_val), epochs=epochs, callbacks=[EpochTimer(), probe], verbose=verbose
+        train_ds, validation_data=(x_val, y_val), epochs=epochs, shuffle=False,  # already shuffled
+        callbacks=[EpochTimer(), probe], verbose=verbose,
     )
     training_seconds = time.perf_counter() - started
 
