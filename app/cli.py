@@ -64,7 +64,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         timeout_graceful_shutdown=args.graceful_timeout,
     )
-    return 0
+    # Uvicorn has shut down cleanly: requests answered, lifespan closed. (It then re-raises SIGTERM, which ends a
+    # normal process here; as a container's PID 1 that signal is ignored and we get here.) Python's own teardown
+    # would now spend seconds unloading TensorFlow and can crash in its C++ threads ("terminate called without an
+    # active exception", exit 139 under `docker stop`), so leave at once with success.
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
