@@ -11,20 +11,31 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# ---- Stage 1: the dependencies, in a virtual environment that the final stage copies whole. ----
+# ---- Stage 1: the dependency list, read from pyproject.toml (its one home). ----
+# With RUNTIME=keras the list as it stands (the CPU-only tensorflow-cpu wheel on Linux x86_64); with
+# RUNTIME=litert without TensorFlow and Keras, plus the `litert` extra. A stage of its own, so an edit elsewhere
+# in pyproject.toml (tool settings, version) leaves requirements.txt, and so the slow layer below, unchanged.
+FROM ${PYTHON_IMAGE} AS requirements
+ARG RUNTIME=keras
+WORKDIR /build
+COPY pyproject.toml .
+RUN python3 -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+lite = sys.argv[1] == 'litert'; \
+deps = [d for d in p['dependencies'] if not (lite and d.startswith(('tensorflow', 'keras')))]; \
+print('\n'.join(deps + (p['optional-dependencies']['litert'] if lite else [])))" "$RUNTIME" > requirements.txt
+
+# ---- Stage 2: the dependencies, in a virtual environment that the final stage copies whole. ----
 FROM ${PYTHON_IMAGE} AS deps
 # `strip` (binutils) lives only in this stage; the final image has no build tools.
 RUN apt-get update \
  && apt-get install --yes --no-install-recommends binutils \
  && rm -rf /var/lib/apt/lists/*
-ARG RUNTIME=keras
 WORKDIR /build
 # Only the dependency list comes in here, so this slow layer (TensorFlow is most of the image) is rebuilt only
-# when pyproject.toml changes, never for a code change. The list is read from pyproject.toml, its one home.
-COPY pyproject.toml .
-# A venv (not the system pip) so the same steps work whichever Python the base image ships. The dependency list
-# is pyproject.toml's: with RUNTIME=keras as it stands (the CPU-only tensorflow-cpu wheel on Linux x86_64); with
-# RUNTIME=litert without TensorFlow and Keras, plus the `litert` extra. Then the room serving never uses goes:
+# when the dependencies change, never for a code change.
+COPY --from=requirements /build/requirements.txt .
+# A venv (not the system pip) so the same steps work whichever Python the base image ships. Then the room
+# serving never uses goes:
 # - TensorFlow's C++ headers (~290 MB; they are for compiling custom ops);
 # - the static symbol tables of TensorFlow's shared libraries (~250 MB; only debuggers and crash symbolizers
 #   read them, the dynamic linker uses .dynsym, which stays). Only TensorFlow's own libraries are stripped:
@@ -32,16 +43,12 @@ COPY pyproject.toml .
 # - libclang (~60 MB; a C parser TensorFlow lists as a dependency but never imports at run time);
 # - pip itself.
 RUN python3 -m venv /opt/venv \
- && python3 -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-lite = sys.argv[1] == 'litert'; \
-deps = [d for d in p['dependencies'] if not (lite and d.startswith(('tensorflow', 'keras')))]; \
-print('\n'.join(deps + (p['optional-dependencies']['litert'] if lite else [])))" "$RUNTIME" > requirements.txt \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -r requirements.txt \
  && tf=$(echo /opt/venv/lib/python3*/site-packages/tensorflow) \
  && if [ -d "$tf" ]; then rm -rf "$tf/include" && find "$tf" -name '*.so*' -type f -exec strip --strip-unneeded {} +; fi \
  && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check libclang pip
 
-# ---- Stage 2: the runtime image: base Python, the venv, the code and the models; nothing else. ----
+# ---- Stage 3: the runtime image: base Python, the venv, the code and the models; nothing else. ----
 FROM ${PYTHON_IMAGE}
 ARG RUNTIME=keras
 # HOME and KERAS_HOME point at /tmp so a read-only root filesystem (with a tmpfs on /tmp) works: Keras writes
