@@ -51,5 +51,15 @@ class UnknownModelError(DigitLabError):
         self.known = sorted(known)
 
 
+class UnknownLanguageError(DigitLabError):
+    """No string catalogue for the requested language."""
+
+    status_code = 404
+
+    def __init__(self, lang: str, known: list[str]) -> None:
+        shown = lang if len(lang) <= 32 else lang[:32] + "…"
+        super().__init__(f"No strings for language {shown!r}; choose one of: {', '.join(known)}.")
+
+
 class ModelLoadError(Exception):
     """A model file is missing or corrupt at start-up (an operator error, not a client one)."""

@@ -12,20 +12,13 @@ from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.errors import DigitLabError
+from app.errors import UnknownLanguageError
 from app.i18n import LANGUAGES, catalogue, choose_language, supported
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 LANG_COOKIE = "lang"
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
-
-
-class UnknownLanguageError(DigitLabError):
-    status_code = 404
-
-    def __init__(self, lang: str) -> None:
-        super().__init__(f"No strings for language {lang!r}; choose one of: {', '.join(LANGUAGES)}.")
 
 
 def render(request: Request, template: str, page: str) -> Response:
@@ -55,5 +48,5 @@ def strings(lang: str) -> JSONResponse:
     """The same catalogue the templates use, for the scripts' dynamic text."""
     known = supported(lang)
     if known is None:
-        raise UnknownLanguageError(lang)
+        raise UnknownLanguageError(lang, list(LANGUAGES))
     return JSONResponse(catalogue(known), headers={"Cache-Control": "public, max-age=300"})
