@@ -16,8 +16,6 @@ report names. For each runtime and worker count it:
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import platform
@@ -40,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/bench.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.inputs import MNIST_DIR, data_url, png  # noqa: E402 (after the path set-up above)
+
 BENCH_DIR = ROOT / "benchmarks"
-MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", ROOT.parent / "shared" / "data" / "mnist"))
 STARTUP_LINE = "Application startup complete."
 READY_TIMEOUT_S = 120.0
 BATCH_SIZE = 16
@@ -119,14 +118,6 @@ def sample_digits(count: int) -> list[np.ndarray]:
         return [digit] * count
 
 
-def png(array: np.ndarray, mode: str | None = None) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def canvas_png(digit: np.ndarray) -> bytes:
     """What the page sends: a 280x280 opaque RGBA canvas, dark anti-aliased strokes on white."""
     from PIL import Image
@@ -136,10 +127,6 @@ def canvas_png(digit: np.ndarray) -> bytes:
     rgba[..., :3] = (255 - big)[..., np.newaxis]
     rgba[..., 3] = 255
     return png(rgba, "RGBA")
-
-
-def data_url(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
 def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import io
 import json
 import os
 import random
@@ -36,7 +34,10 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", ROOT.parent / "shared" / "data" / "mnist"))
+if str(ROOT) not in sys.path:  # `python benchmarks/soak.py` from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.inputs import MNIST_DIR, data_url, png  # noqa: E402 (after the path set-up above)
 MAX_RSS_GROWTH = 0.10
 
 
@@ -55,20 +56,9 @@ class Kind:
     request: dict = field(hash=False)
 
 
-def png(array: np.ndarray, mode: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def data_url(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
-
-
 def digits(count: int) -> list[bytes]:
     """Canvas-sized PNGs of real MNIST test digits (dark on white), or drawn strokes when MNIST is absent."""
     try:
-        sys.path.insert(0, str(ROOT))
         from app.training.data import load_mnist
 
         images = load_mnist(MNIST_DIR).x_test[:count]
