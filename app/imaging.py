@@ -1,19 +1,28 @@
-"""Bytes → one greyscale float32 array in [0, 1]: input limits first, then any format and mode.
+"""Bytes → one greyscale array: input limits first, then any format and mode.
 
 The pixel limit is checked from the header, before any pixel is decoded, so a tiny file that declares
 50000x50000 pixels costs nothing. Transparency is composited onto the background that contrasts with
 the ink, so a black stroke on a transparent canvas stays visible (and so does a white one).
+
+Greyscale comes back as uint8 levels (0-255) whenever the image has 8-bit levels and no transparency to
+composite — the page's opaque canvas, most PNGs and JPEGs — and as float32 in [0, 1] otherwise; `to_mnist`
+reads both alike. Keeping the levels saves a float copy of every pixel.
+
+The page's canvas PNG (8-bit, opaque RGBA) takes a fast path: libspng (pyspng) decodes it in about 40% of
+Pillow's time, after we have checked the chunk CRCs and the size ourselves. Anything else goes to Pillow.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import re
+import struct
 import warnings
+import zlib
 
 import numpy as np
+import pyspng
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from app.errors import NotAnImageError, PayloadTooLargeError
@@ -25,6 +34,10 @@ IMAGE_MIME_TYPES = {"image/png", "image/jpeg", "image/jpg", "image/webp", "image
 # Larger images are box-averaged down to about this side before any float copy (see _shrink).
 WORK_SIDE = 1024
 REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "I", "F", "CMYK"}  # Image.reduce() averages these correctly
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG colour types the fast path reads: greyscale, RGB, RGBA — at 8 bits, not interlaced, no palette.
+PNG_FAST_COLOUR_TYPES = {0: "L", 2: "RGB", 6: "RGBA"}
+OPAQUE_RGBA = 0xFF000000  # an RGBA pixel read as little-endian uint32 is at least this when alpha is 255
 
 # Pillow's own bomb guard would raise its own warning/error; ours is stricter and speaks plainly.
 Image.MAX_IMAGE_PIXELS = None
@@ -48,25 +61,25 @@ def decode_base64_image(text: str, max_bytes: int) -> bytes:
     if len(text) * 3 // 4 > max_bytes:
         raise PayloadTooLargeError(f"The image is larger than the limit of {max_bytes:,} bytes.")
     try:
-        return base64.b64decode(text, validate=True)
+        # strict_mode checks the alphabet and padding in C; b64decode(validate=True) runs a regex over the text
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise NotAnImageError("The image is not valid base64 (or a base64 data URL).") from None
 
 
 def decode_image(data: bytes, max_pixels: int, max_side: int) -> np.ndarray:
-    """Decode image bytes to greyscale float32 in [0, 1], shape (height, width)."""
+    """Decode image bytes to greyscale, shape (height, width): uint8 levels, or float32 in [0, 1] where
+    transparency was composited or the image has more than 8 bits."""
     if not data:
         raise NotAnImageError("The image is empty (zero bytes).")
+    fast = _decode_plain_png(data, max_pixels, max_side)
+    if fast is not None:
+        return fast
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
-            width, height = image.size
-            if width * height > max_pixels or max(width, height) > max_side:
-                raise PayloadTooLargeError(
-                    f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels in all "
-                    f"and {max_side:,} on the longer side."
-                )
+            check_size(*image.size, max_pixels, max_side)
             if getattr(image, "n_frames", 1) > 1:
                 image = next(ImageSequence.Iterator(image))
             image.load()
@@ -78,6 +91,69 @@ def decode_image(data: bytes, max_pixels: int, max_side: int) -> np.ndarray:
             "This is not an image we can read (or it is corrupt or truncated); "
             "send PNG, JPEG, WebP, GIF or BMP."
         ) from None
+
+
+def check_size(width: int, height: int, max_pixels: int, max_side: int) -> None:
+    if width * height > max_pixels or max(width, height) > max_side:
+        raise PayloadTooLargeError(
+            f"The image is {width}x{height} pixels; the limit is {max_pixels:,} pixels in all "
+            f"and {max_side:,} on the longer side."
+        )
+
+
+def _plain_png_mode(data: bytes) -> tuple[str, int, int] | None:
+    """(mode, width, height) when `data` is a well-formed 8-bit grey/RGB/RGBA PNG, not interlaced, without a
+    tRNS chunk, every chunk's CRC right and IEND present; None for anything else (Pillow then decides)."""
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 45:
+        return None
+    position, header, seen_data = len(PNG_SIGNATURE), None, False
+    while position + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, position)
+        end = position + 12 + length
+        if end > len(data):
+            return None
+        (crc,) = struct.unpack_from(">I", data, end - 4)
+        if zlib.crc32(data[position + 4 : end - 4]) != crc:
+            return None  # Pillow names the broken file
+        if kind == b"IHDR" and length == 13:
+            header = struct.unpack_from(">IIBBBBB", data, position + 8)
+        elif kind == b"tRNS" or kind == b"PLTE":
+            return None
+        elif kind == b"IDAT":
+            seen_data = True
+        elif kind == b"IEND":
+            break
+        position = end
+    else:
+        return None  # no IEND: truncated
+    if header is None or not seen_data:
+        return None
+    width, height, depth, colour, _compression, _filter, interlace = header
+    if depth != 8 or interlace or colour not in PNG_FAST_COLOUR_TYPES or not width or not height:
+        return None
+    return PNG_FAST_COLOUR_TYPES[colour], width, height
+
+
+def _decode_plain_png(data: bytes, max_pixels: int, max_side: int) -> np.ndarray | None:
+    """The canvas path: plain 8-bit PNG → greyscale via libspng, or None to let Pillow handle the image."""
+    shape = _plain_png_mode(data)
+    if shape is None:
+        return None
+    mode, width, height = shape
+    check_size(width, height, max_pixels, max_side)
+    if max(width, height) // WORK_SIDE >= 2:
+        return None  # huge: Pillow's path box-averages it first
+    try:
+        pixels = pyspng.load(data)
+    except Exception:  # libspng refused it (e.g. a broken zlib stream): Pillow gives the one clear error
+        return None
+    if pixels.shape[:2] != (height, width):
+        return None
+    if mode == "L":
+        return pixels
+    if mode == "RGBA" and np.all(pixels.view("<u4") >= OPAQUE_RGBA):
+        return np.asarray(Image.fromarray(pixels, mode="RGBA").convert("L"))  # opaque: plain RGB
+    return _to_grey(Image.fromarray(pixels, mode=mode))
 
 
 def _shrink(image: Image.Image) -> Image.Image:
@@ -93,7 +169,8 @@ def _shrink(image: Image.Image) -> Image.Image:
 
 
 def _to_grey(image: Image.Image) -> np.ndarray:
-    """Any Pillow mode → greyscale in [0, 1], with transparency composited against the ink."""
+    """Any Pillow mode → greyscale (uint8 levels, or float32 in [0, 1]), with transparency composited
+    against the ink."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         return np.asarray(image, dtype=np.float32) / 65535.0
     if image.mode in ("I", "F"):
@@ -102,13 +179,11 @@ def _to_grey(image: Image.Image) -> np.ndarray:
         return np.clip(array / (65535.0 if top > 255 else 255.0), 0.0, 1.0)
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if not has_alpha:
-        if image.mode == "L":
-            return np.asarray(image, dtype=np.float32) * (1 / 255.0)
-        return np.asarray(image.convert("L"), dtype=np.float32) * (1 / 255.0)
+        return np.asarray(image if image.mode == "L" else image.convert("L"))
     if image.mode == "RGBA" and image.getchannel("A").getextrema()[0] == 255:  # 4x faster than getextrema()
         # An opaque canvas (what the page sends) is plain RGB: Pillow's "L" has the same BT.601 weights, in C,
         # without a float copy of four channels (a third of the decode time of a 280x280 canvas).
-        return np.asarray(image.convert("L"), dtype=np.float32) * (1 / 255.0)
+        return np.asarray(image.convert("L"))
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) * (1 / 255.0)
     alpha = rgba[..., 3]
     luma = rgba[..., :3] @ LUMA_WEIGHTS

@@ -62,7 +62,10 @@ def _explanation(loaded: LoadedModel, batch: np.ndarray) -> Explanation:
 def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, explain: bool = False) -> list[Prediction]:
     """Run prepared 28x28 images through one model in a single call; answers in order."""
     batch = np.stack(images)[..., np.newaxis]
-    probabilities = loaded.runtime.predict(batch)
+    if len(images) == 1:  # single images from concurrent requests share model calls
+        probabilities = loaded.batcher.predict_one(batch[0])[np.newaxis]
+    else:
+        probabilities = loaded.runtime.predict(batch)
     explanation = _explanation(loaded, batch[:1]) if explain else None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     return [

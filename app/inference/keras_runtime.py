@@ -2,7 +2,9 @@
 
 `model.predict()` builds a data pipeline per call (~50 ms); a `tf.function` traced once for
 (None, 28, 28, 1) float32 costs well under a millisecond for this model, and is safe to call from
-several threads at once.
+several threads at once. A single image — the live page's case — goes through a second function,
+compiled by XLA for exactly (1, 28, 28, 1): about 15% faster than the plain graph, while XLA is no faster
+for batches and would compile once per batch size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from app.inference.activations import EXPLAIN_MAP_SIDE, EXPLAIN_MAX_CHANNELS, po
 from app.training import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
 
 INPUT_SIGNATURE = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")]
+SINGLE_SIGNATURE = [tf.TensorSpec([1, 28, 28, 1], tf.float32, name="image")]
 
 
 class KerasRuntime:
@@ -34,6 +37,8 @@ class KerasRuntime:
         # Concrete functions: traced once here, and each call skips tf.function's argument dispatch (~15%).
         self._probabilities = tf.function(lambda x: model(x, training=False),
                                           input_signature=INPUT_SIGNATURE).get_concrete_function()
+        self._single = tf.function(lambda x: model(x, training=False), input_signature=SINGLE_SIGNATURE,
+                                   jit_compile=True).get_concrete_function()
         hidden = [layer for layer in model.layers if layer.name.startswith("act_")]
         outputs = [layer.output for layer in hidden] + [model.get_layer("logits").output]
         explainer = keras.Model(model.input, outputs)
@@ -43,7 +48,7 @@ class KerasRuntime:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28, 1) float32 → (n, 10) probabilities."""
-        return self._probabilities(images).numpy()
+        return (self._single if len(images) == 1 else self._probabilities)(images).numpy()
 
     def explain(self, image: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
         """One (1, 28, 28, 1) image → [(layer name, activations)], logits. Conv maps are pooled."""
@@ -53,7 +58,8 @@ class KerasRuntime:
         ], logits
 
     def warm(self) -> None:
-        """Trace and run both compiled paths once so the first request pays nothing."""
-        blank = np.zeros((1, 28, 28, 1), dtype=np.float32)
+        """Run every compiled path once (XLA compiles here) so the first request pays nothing."""
+        blank = np.zeros((2, 28, 28, 1), dtype=np.float32)
+        self.predict(blank[:1])
         self.predict(blank)
-        self.explain(blank)
+        self.explain(blank[:1])

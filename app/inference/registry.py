@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from app.errors import ModelLoadError, UnknownModelError
+from app.inference.batcher import Batcher
 from app.inference.card import ModelCard
 
 log = logging.getLogger("digit_lab.registry")
@@ -33,6 +34,10 @@ class Runtime(Protocol):
 class LoadedModel:
     card: ModelCard
     runtime: Runtime
+    batcher: Batcher = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "batcher", Batcher(self.runtime.predict))
 
 
 def load_runtime(kind: str, models_dir: Path, model_id: str) -> Runtime:
