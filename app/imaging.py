@@ -134,6 +134,12 @@ def _plain_png_mode(data: bytes) -> tuple[str, int, int] | None:
     return PNG_FAST_COLOUR_TYPES[colour], width, height
 
 
+def quick_to_decode(data: bytes, max_pixels: int) -> bool:
+    """True for a plain PNG (the fast path's kind) of at most `max_pixels`: decoding it takes about a millisecond."""
+    shape = _plain_png_mode(data)
+    return shape is not None and shape[1] * shape[2] <= max_pixels
+
+
 def _decode_plain_png(data: bytes, max_pixels: int, max_side: int) -> np.ndarray | None:
     """The canvas path: plain 8-bit PNG → greyscale via libspng, or None to let Pillow handle the image."""
     shape = _plain_png_mode(data)

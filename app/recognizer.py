@@ -1,7 +1,12 @@
 """The request path's work, apart from HTTP: bytes → 28x28 input → model → answer schema.
 
-Routes call these from worker threads (they are plain `def` routes), so decoding, preprocessing and
-inference never block the event loop.
+Two ways in. POST /predict, the page's route, is async: a small plain PNG (the canvas) is decoded and
+prepared right on the event loop (~1 ms; a hop to a worker thread and back would cost a fifth of that again,
+and the work holds the GIL either way), then the model call is awaited on the model's inference thread,
+where TensorFlow or LiteRT releases the GIL, so the loop prepares the next requests meanwhile and they
+share the following model call. Anything larger or slower to decode goes to a worker thread, so one big
+upload cannot stall other connections. The other routes are plain `def` routes: all their work runs in
+worker threads.
 """
 
 from __future__ import annotations
@@ -9,14 +14,16 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.errors import PayloadTooLargeError
-from app.imaging import decode_base64_image, decode_image
+from app.imaging import decode_base64_image, decode_image, quick_to_decode
 from app.inference.registry import LoadedModel, Registry
 from app.preprocess import to_mnist
 from app.schemas import CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
 
+INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (a canvas is 280x280)
 INPUT_DECIMALS = 3  # the preview grid needs no more precision, and it keeps the JSON small
 OUTPUT_DECIMALS = 6
 
@@ -33,9 +40,38 @@ def image_from_text(text: str, settings: Settings) -> np.ndarray:
     return image_from_bytes(decode_base64_image(text, settings.max_request_bytes), settings)
 
 
+async def prepare(text: str, settings: Settings) -> np.ndarray:
+    """Data URL or bare base64 → the 28x28 input: on the event loop when it is a small plain PNG."""
+    data = decode_base64_image(text, settings.max_request_bytes)
+    if quick_to_decode(data, INLINE_MAX_PIXELS):
+        return image_from_bytes(data, settings)
+    return await run_in_threadpool(image_from_bytes, data, settings)
+
+
+async def loaded_model(registry: Registry, model_id: str | None) -> LoadedModel:
+    """The model to use; only a model still loading in the background is waited for, in a worker thread."""
+    loaded = registry.models.get(model_id or registry.default)
+    return loaded if loaded is not None else await run_in_threadpool(registry.get, model_id)
+
+
+async def predict_one(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
+    """One prepared image through the model's batcher, awaited."""
+    probabilities = await loaded.batcher.predict(image[..., np.newaxis])
+    return _prediction(loaded.card.id, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
+
+
+def _prediction(model_id: str, probabilities: np.ndarray, image: np.ndarray, elapsed_ms: float,
+                explanation: Explanation | None = None) -> Prediction:
+    """Built without validation: every field comes from our own arrays (validating the 784 input values of
+    each answer cost more than serialising them)."""
+    answer = _answer(model_id, probabilities)
+    return Prediction.model_construct(digit=answer.digit, probabilities=answer.probabilities, model=model_id,
+                                      input=_grid(image), elapsed_ms=elapsed_ms, explain=explanation)
+
+
 def _answer(model_id: str, probabilities: np.ndarray) -> ModelAnswer:
     rounded = [round(float(p), OUTPUT_DECIMALS) for p in probabilities]
-    return ModelAnswer(model=model_id, digit=int(np.argmax(probabilities)), probabilities=rounded)
+    return ModelAnswer.model_construct(model=model_id, digit=int(np.argmax(probabilities)), probabilities=rounded)
 
 
 def rounded(values: np.ndarray) -> list:
@@ -69,12 +105,7 @@ def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, expla
     explanation = _explanation(loaded, batch[:1]) if explain else None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     return [
-        Prediction(
-            **_answer(loaded.card.id, p).model_dump(),
-            input=_grid(image),
-            elapsed_ms=elapsed_ms,
-            explain=explanation,
-        )
+        _prediction(loaded.card.id, p, image, elapsed_ms, explanation)
         for image, p in zip(images, probabilities, strict=True)
     ]
 

@@ -1,4 +1,5 @@
-"""Recognition routes. Plain `def` routes: FastAPI runs them in a worker thread, off the event loop."""
+"""Recognition routes. POST /predict is async (see app.recognizer for why and how); the others are plain
+`def` routes, which FastAPI runs in worker threads, off the event loop."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import time
 
 from fastapi import APIRouter, Response, UploadFile
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep
 from app.errors import PayloadTooLargeError
-from app.recognizer import compare, image_from_bytes, image_from_text, predict
+from app.recognizer import compare, image_from_bytes, image_from_text, loaded_model, predict, predict_one, prepare
 from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
 from app.schemas import PredictRequest as PredictBody
 
@@ -31,10 +33,13 @@ def as_json(answer: BaseModel) -> Response:
 
 @router.post("", response_model=Prediction, responses=ERRORS, dependencies=[JsonBody],
              summary="Recognise one digit image")
-def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Response:
+async def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
-    loaded = registry.get(body.model)
-    return as_json(predict([image_from_text(body.image, settings)], loaded, started, explain=body.explain)[0])
+    loaded = await loaded_model(registry, body.model)
+    image = await prepare(body.image, settings)
+    if body.explain:
+        return as_json((await run_in_threadpool(predict, [image], loaded, started, True))[0])
+    return as_json(await predict_one(image, loaded, started))
 
 
 @router.post("/file", response_model=Prediction, responses=ERRORS, dependencies=[MultipartBody],

@@ -1,92 +1,108 @@
-"""Single-image predictions from many request threads, answered together in one model call.
+"""Single-image predictions from many requests, answered together in one model call.
 
 Why: one model call has a fixed cost (TensorFlow's dispatch, LiteRT's invoke) that a batch shares; a Keras
 call on 16 images costs about 3.5 single calls. So when requests arrive faster than the model answers, the
-images that wait while the model runs go into the next call together.
+images that arrive while the model runs go into the next call together.
 
-How (a "combining" lock, no thread of its own): the request that finds the model idle becomes the leader and
-runs the model in its own thread; requests arriving meanwhile queue up and sleep. When the leader's call
-returns, it answers its batch and, if anything still waits, hands the lead to the oldest waiting request.
-Alone, a request runs at once — no timer, no hand-off to another thread, nothing added to its latency.
+How: each model has one inference thread. Requests put their image on its queue and wait (an asyncio
+request awaits, so the event loop goes on decoding other requests meanwhile). The thread takes whatever is
+queued — at most MAX_BATCH images — runs one call with the GIL released inside TensorFlow or LiteRT, answers
+each request, and looks again. There is no timer: a request that arrives alone is run at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import queue
 import threading
-from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 
+log = logging.getLogger("digit_lab.batcher")
+
 MAX_BATCH = 32  # images per model call at most; beyond this a batch costs its full size anyway
-
-
-class _Job:
-    __slots__ = ("image", "wake", "result", "error", "lead")
-
-    def __init__(self, image: np.ndarray) -> None:
-        self.image = image
-        self.wake = threading.Event()  # set when the result is in, or when this job is handed the lead
-        self.result: np.ndarray | None = None
-        self.error: BaseException | None = None
-        self.lead = False
 
 
 class Batcher:
     """Wraps a batched `predict(images (n, 28, 28, 1)) -> (n, 10)` for callers that each hold one image."""
 
-    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, predict: Callable[[np.ndarray], np.ndarray], name: str = "model",
+                 max_batch: int = MAX_BATCH) -> None:
         self._predict = predict
+        self._name = name
         self._max_batch = max_batch
-        self._lock = threading.Lock()
-        self._waiting: deque[_Job] = deque()
-        self._running = False
+        self._queue: queue.SimpleQueue[tuple[np.ndarray, Future] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
         self.calls = 0  # model calls made, and images answered by them: their ratio is the mean batch size
         self.images = 0
 
+    def submit(self, image: np.ndarray) -> Future:
+        """Queue one (28, 28, 1) image; the future's result is its (10,) probabilities."""
+        if self._thread is None:
+            self._start()
+        future: Future = Future()
+        self._queue.put((image, future))
+        return future
+
     def predict_one(self, image: np.ndarray) -> np.ndarray:
-        """One (28, 28, 1) image → its (10,) probabilities, computed alone or with whatever else is waiting."""
-        job = _Job(image)
-        with self._lock:
-            self._waiting.append(job)
-            job.lead = not self._running
-            self._running = True
-        if not job.lead:
-            job.wake.wait()
-        if job.lead:  # from the start, or handed over by the previous leader
-            self._lead(job)
-        if job.error is not None:
-            raise job.error
-        assert job.result is not None
-        return job.result
+        """Blocking form, for worker threads."""
+        return self.submit(image).result()
 
-    def _lead(self, own: _Job) -> None:
-        """Run batches (oldest first) until our own image is answered, then pass the lead on or stand down."""
-        try:
-            while own.result is None and own.error is None:
-                with self._lock:
-                    batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
-                self._run(batch, own)
-        finally:
-            with self._lock:
-                if self._waiting:
-                    successor = self._waiting[0]
-                    successor.lead = True
-                    successor.wake.set()
-                else:
-                    self._running = False
+    async def predict(self, image: np.ndarray) -> np.ndarray:
+        """Awaitable form, for the event loop: other requests proceed while the model runs."""
+        return await asyncio.wrap_future(self.submit(image))
 
-    def _run(self, batch: list[_Job], leader: _Job) -> None:
+    def close(self) -> None:
+        """Stop the inference thread once the images queued so far are answered."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name=f"digit-lab-infer-{self._name}")
+                self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._run(batch)
+            if stop:
+                return
+
+    def _run(self, batch: list[tuple[np.ndarray, Future]]) -> None:
+        futures = [future for _, future in batch if future.set_running_or_notify_cancel()]
+        images = [image for image, future in batch if future.running()]
+        if not futures:
+            return
         try:
-            probabilities = self._predict(np.stack([job.image for job in batch]))
-        except BaseException as error:  # every image of the batch gets the same error; the server maps it
-            for job in batch:
-                job.error = error
+            probabilities = self._predict(np.stack(images))
+        except Exception as error:  # every request of the batch gets the error; the server maps it
+            log.debug("batch of %d failed: %s", len(images), error)
+            for future in futures:
+                future.set_exception(error)
         else:
-            for job, row in zip(batch, probabilities, strict=True):
-                job.result = row
+            for future, row in zip(futures, probabilities, strict=True):
+                future.set_result(row)
         self.calls += 1
-        self.images += len(batch)
-        for job in batch:
-            if job is not leader:
-                job.wake.set()
+        self.images += len(images)

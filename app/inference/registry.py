@@ -37,7 +37,7 @@ class LoadedModel:
     batcher: Batcher = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "batcher", Batcher(self.runtime.predict))
+        object.__setattr__(self, "batcher", Batcher(self.runtime.predict, name=self.card.id))
 
 
 def load_runtime(kind: str, models_dir: Path, model_id: str) -> Runtime:
@@ -123,6 +123,11 @@ class Registry:
         """Block until no model is loading any more (returns at once when all loaded before start-up)."""
         if self.loading:
             self._settled.wait(timeout)
+
+    def close(self) -> None:
+        """Stop every model's inference thread (at shutdown, after the last request)."""
+        for loaded in list(self.models.values()):
+            loaded.batcher.close()
 
     def get(self, model_id: str | None) -> LoadedModel:
         """The named model (or the default); UnknownModelError lists the known ids. A model still loading in

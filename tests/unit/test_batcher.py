@@ -1,8 +1,9 @@
-"""The batcher answers each caller with its own image's result, shares model calls under load, and adds
-nothing when a request is alone."""
+"""The batcher answers each caller with its own image's result, shares model calls under load, runs a lone
+request at once, and keeps the event loop free while the model runs."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,41 @@ def image(number: int) -> np.ndarray:
     return np.full((28, 28, 1), number, dtype=np.float32)
 
 
-def test_alone_a_request_runs_at_once_in_its_own_thread() -> None:
+def test_alone_a_request_runs_at_once_on_the_inference_thread() -> None:
     model = SlowModel(seconds=0)
+    batcher = Batcher(model, name="seven")
+    answers = []
+    for number in range(20):
+        started = time.perf_counter()
+        answers.append(batcher.predict_one(image(number))[0])
+        assert time.perf_counter() - started < 0.5
+    assert answers == list(range(20))
+    assert model.batch_sizes == [1] * 20 and model.threads == {"digit-lab-infer-seven"}
+    batcher.close()
+
+
+def test_the_event_loop_stays_free_while_the_model_runs() -> None:
+    model = SlowModel(seconds=0.05)
     batcher = Batcher(model)
-    assert batcher.predict_one(image(7))[0] == 7
-    assert model.batch_sizes == [1] and model.threads == {threading.current_thread().name}
+
+    async def scenario() -> tuple[list[float], int]:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        ticking = asyncio.create_task(ticker())
+        results = await asyncio.gather(*(batcher.predict(image(n)) for n in range(10)))
+        ticking.cancel()
+        return [float(r[0]) for r in results], ticks
+
+    answers, ticks = asyncio.run(scenario())
+    assert answers == list(range(10))
+    assert ticks >= 5, "the loop was blocked while the model ran"
+    assert len(model.batch_sizes) <= 3, f"ten awaiting requests were not batched: {model.batch_sizes}"
 
 
 def test_concurrent_requests_share_calls_and_get_their_own_answers() -> None:
@@ -83,4 +114,16 @@ def test_never_stalls(callers: int) -> None:
     with ThreadPoolExecutor(callers) as pool:
         futures = [pool.submit(batcher.predict_one, image(n)) for n in range(callers * 10)]
         assert [f.result(timeout=30)[0] for f in futures] == list(range(callers * 10))
-    assert not batcher._running and not batcher._waiting
+    batcher.close()
+    assert batcher.images == callers * 10
+
+
+def test_a_cancelled_request_is_skipped() -> None:
+    model = SlowModel(seconds=0.05)
+    batcher = Batcher(model)
+    first = batcher.submit(image(1))  # occupies the model
+    time.sleep(0.01)
+    cancelled = batcher.submit(image(2))
+    assert cancelled.cancel()
+    assert batcher.submit(image(3)).result(timeout=5)[0] == 3
+    assert first.result()[0] == 1 and batcher.images == 2

@@ -116,3 +116,17 @@ def test_levels_and_floats_give_identical_inputs(mnist) -> None:
         wide = np.asarray(Image.fromarray(255 - digit).resize((200, 90)))
         for levels in (digit, 255 - digit, big, 255 - big, wide):
             np.testing.assert_array_equal(to_mnist(levels), to_mnist(levels.astype(np.float32) * (1 / 255.0)))
+
+
+def test_only_small_plain_pngs_count_as_quick_to_decode(mnist) -> None:
+    """What POST /predict decodes on the event loop: the canvas, not a big or non-PNG upload."""
+    from app.recognizer import INLINE_MAX_PIXELS
+
+    canvas = png_bytes(canvas_rgba(mnist.x_test[0]), "RGBA")
+    jpeg = io.BytesIO()
+    Image.fromarray(mnist.x_test[0]).save(jpeg, format="JPEG")
+    big = png_bytes(np.zeros((1000, 1000), dtype=np.uint8))
+    assert imaging.quick_to_decode(canvas, INLINE_MAX_PIXELS)
+    assert not imaging.quick_to_decode(big, INLINE_MAX_PIXELS)
+    assert not imaging.quick_to_decode(jpeg.getvalue(), INLINE_MAX_PIXELS)
+    assert not imaging.quick_to_decode(with_chunk_crc_broken(canvas, b"IDAT"), INLINE_MAX_PIXELS)
