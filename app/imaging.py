@@ -157,9 +157,10 @@ def _decode_plain_png(data: bytes, max_pixels: int, max_side: int) -> np.ndarray
         return None
     if mode == "L":
         return pixels
-    if mode == "RGBA" and np.all(pixels.view("<u4") >= OPAQUE_RGBA):
-        return np.asarray(Image.fromarray(pixels, mode="RGBA").convert("L"))  # opaque: plain RGB
-    return _to_grey(Image.fromarray(pixels, mode=mode))
+    image = Image.frombuffer(mode, (width, height), pixels, "raw", mode, 0, 1)  # shares the array's memory
+    if mode == "RGBA" and pixels.view("<u4").min() >= OPAQUE_RGBA:
+        return np.asarray(image.convert("L"))  # opaque: plain RGB, Pillow's BT.601 "L" in C
+    return _to_grey(image)
 
 
 def _shrink(image: Image.Image) -> Image.Image:

@@ -97,7 +97,7 @@ def ink_crop_from_levels(levels: np.ndarray) -> np.ndarray:
         raise BlankImageError(BLANK)
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
-    return np.take(table, levels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return table.take(levels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
 
 def fit_box(crop: np.ndarray) -> np.ndarray:
@@ -105,10 +105,13 @@ def fit_box(crop: np.ndarray) -> np.ndarray:
     height, width = crop.shape
     scale = BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32), mode="F").resize(
+    crop = np.ascontiguousarray(crop, dtype=np.float32)
+    resized = Image.frombuffer("F", (width, height), crop, "raw", "F", 0, 1).resize(
         size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP
     )
-    return np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+    # Lanczos overshoots a little at sharp edges; np.clip costs several times these two calls on a 20x20 array
+    out = np.asarray(resized, dtype=np.float32).copy()
+    return np.minimum(np.maximum(out, 0.0, out=out), 1.0, out=out)
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -123,8 +126,8 @@ def place_by_mass(digit: np.ndarray) -> np.ndarray:
     """Paste the digit into a FIELD x FIELD field with its centre of mass at MNIST_CENTRE (whole pixels)."""
     height, width = digit.shape
     row, col = centre_of_mass(digit)
-    top = int(np.clip(round(MNIST_CENTRE - row), 0, FIELD - height))
-    left = int(np.clip(round(MNIST_CENTRE - col), 0, FIELD - width))
+    top = min(max(round(MNIST_CENTRE - row), 0), FIELD - height)
+    left = min(max(round(MNIST_CENTRE - col), 0), FIELD - width)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + height, left : left + width] = digit
     return field

@@ -118,8 +118,14 @@ def sample_digits(count: int) -> list[np.ndarray]:
         return [digit] * count
 
 
+CAPTURED_CANVAS = ROOT / "benchmarks" / "canvas-chromium.png"  # made by benchmarks/capture_canvas.py
+
+
 def canvas_png(digit: np.ndarray) -> bytes:
-    """What the page sends: a 280x280 opaque RGBA canvas, dark anti-aliased strokes on white."""
+    """What the page sends: the PNG Chromium's canvas produced when a 7 was drawn on the pad (captured once);
+    where that file is missing, a stand-in with the same size and mode written by Pillow."""
+    if CAPTURED_CANVAS.is_file():
+        return CAPTURED_CANVAS.read_bytes()
     from PIL import Image
 
     big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
@@ -448,7 +454,8 @@ def markdown(report: dict) -> str:
             )
     lines += [
         "",
-        "`predict_canvas`: POST /predict with a 280x280 opaque RGBA canvas PNG (what the page sends); "
+        "`predict_canvas`: POST /predict with a 280x280 opaque RGBA canvas PNG (what the page sends: "
+        "benchmarks/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
         "`predict_28`: a 28x28 greyscale PNG; "
         f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
         "",
