@@ -62,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         reload=args.reload,
         log_level=settings.log_level,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=args.graceful_timeout,
     )
     # Uvicorn has shut down cleanly: requests answered, lifespan closed. (It then re-raises SIGTERM, which ends a
