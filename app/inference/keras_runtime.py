@@ -42,6 +42,7 @@ class KerasRuntime:
         self._probabilities = tf.function(lambda x: model(x, training=False),
                                           input_signature=INPUT_SIGNATURE).get_concrete_function()
         self._single = None  # the XLA function, once compiled (see warm)
+        self.compiled = threading.Event()  # set when the XLA path is in use (or has failed and never will be)
         hidden = [layer for layer in model.layers if layer.name.startswith("act_")]
         outputs = [layer.output for layer in hidden] + [model.get_layer("logits").output]
         explainer = keras.Model(model.input, outputs)
@@ -76,5 +77,7 @@ class KerasRuntime:
             single(np.zeros((1, 28, 28, 1), dtype=np.float32))
         except Exception as error:  # XLA missing or failing on this platform: the plain path serves on
             log.warning("XLA compilation failed, single images use the plain graph: %s", error)
-            return
-        self._single = single
+        else:
+            self._single = single
+        finally:
+            self.compiled.set()

@@ -150,3 +150,16 @@ def test_export_command_rejects_unknown_models(tmp_path: Path) -> None:
 
     assert main(["export", "--model", "nope", "--model-dir", str(tmp_path)]) == 2
     assert main(["export", "--all", "--model-dir", str(tmp_path)]) == 2
+
+
+def test_keras_single_image_xla_path_matches_the_graph(settings: Settings, digits: np.ndarray) -> None:
+    """Single images switch to the XLA-compiled function once it is built; it answers as the plain graph does."""
+    from app.inference.keras_runtime import KerasRuntime
+
+    runtime = KerasRuntime(settings.models_dir / f"{settings.default_model}.keras")
+    runtime.warm()
+    assert runtime.compiled.wait(120), "XLA compilation did not finish"
+    assert runtime._single is not None, "XLA path not in use"
+    expected = runtime.predict(digits)  # batched: the plain graph
+    single = np.concatenate([runtime.predict(digits[i : i + 1]) for i in range(16)])
+    assert np.abs(single - expected[:16]).max() <= TOLERANCE
