@@ -43,6 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = app.state.registry
     log.info("ready: %s (%s runtime)", ", ".join(sorted(registry.models)), settings.runtime)
     yield
+    registry.close()
 
 
 def validation_message(error: RequestValidationError) -> str:
