@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench import Server  # noqa: E402
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: E402
-from tests.browser.drawing import DIGITS, draw_mouse  # noqa: E402
+from benchmarks.bench import Server
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.drawing import DIGITS, draw_mouse
 
 OUT = ROOT / "benchmarks" / "canvas-chromium.png"
 CHROMIUM = "/usr/bin/chromium"

@@ -16,7 +16,7 @@ from app.imaging import decode_image
 from app.preprocess import to_mnist
 from tests.conftest import canvas_png, png_bytes
 
-LIMITS = dict(max_pixels=16_000_000, max_side=10_000)
+LIMITS = {"max_pixels": 16_000_000, "max_side": 10_000}
 
 
 def canvas_rgba(digit: np.ndarray, size: int = 280) -> np.ndarray:
@@ -94,7 +94,7 @@ def test_other_pngs_go_to_pillow(mnist, libspng_calls) -> None:
     Image.fromarray(digit).save(interlaced, format="PNG", interlace=1)
     with_trns = io.BytesIO()
     Image.fromarray(digit).save(with_trns, format="PNG", transparency=0)
-    sixteen = png_bytes((digit.astype(np.uint16) * 257))
+    sixteen = png_bytes(digit.astype(np.uint16) * 257)
     for data in (palette.getvalue(), with_trns.getvalue(), sixteen):
         decode_image(data, **LIMITS)
     assert not libspng_calls
