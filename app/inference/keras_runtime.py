@@ -4,8 +4,9 @@
 (None, 28, 28, 1) float32 costs well under a millisecond for this model, and is safe to call from
 several threads at once. A single image — the live page's case — goes through a second function,
 compiled by XLA for exactly (1, 28, 28, 1): about 15% faster than the plain graph, while XLA is no faster
-for batches and would compile once per batch size. XLA's compilation (~0.4 s) happens in the background
-after the model is warm, so it never delays readiness; until it is done, single images take the plain path.
+for batches and would compile once per batch size. XLA's compilation (~0.4 s of CPU) starts in the
+background when a model first answers a single image, so it never delays readiness and models nobody asks
+for never compile; until it is done, single images take the plain path.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class KerasRuntime:
         # Concrete functions: traced once here, and each call skips tf.function's argument dispatch (~15%).
         self._probabilities = tf.function(lambda x: model(x, training=False),
                                           input_signature=INPUT_SIGNATURE).get_concrete_function()
-        self._single = None  # the XLA function, once compiled (see warm)
+        self._single = None  # the XLA function, once compiled
+        self._compiling = threading.Lock()  # held by whoever starts the compilation, once
         self.compiled = threading.Event()  # set when the XLA path is in use (or has failed and never will be)
         hidden = [layer for layer in model.layers if layer.name.startswith("act_")]
         outputs = [layer.output for layer in hidden] + [model.get_layer("logits").output]
@@ -52,8 +54,12 @@ class KerasRuntime:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(n, 28, 28, 1) float32 → (n, 10) probabilities."""
-        single = self._single
-        return (single if single is not None and len(images) == 1 else self._probabilities)(images).numpy()
+        if len(images) == 1:
+            single = self._single
+            if single is not None:
+                return single(images).numpy()
+            self.compile_single()
+        return self._probabilities(images).numpy()
 
     def explain(self, image: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
         """One (1, 28, 28, 1) image → [(layer name, activations)], logits. Conv maps are pooled."""
@@ -63,11 +69,15 @@ class KerasRuntime:
         ], logits
 
     def warm(self) -> None:
-        """Run both graph paths once so the first request pays nothing; compile the XLA path in the background."""
-        blank = np.zeros((1, 28, 28, 1), dtype=np.float32)
+        """Run both graph paths once so the first request pays nothing for tracing."""
+        blank = np.zeros((2, 28, 28, 1), dtype=np.float32)
         self.predict(blank)
-        self.explain(blank)
-        threading.Thread(target=self._compile_single, daemon=True, name="digit-lab-xla").start()
+        self.explain(blank[:1])
+
+    def compile_single(self) -> None:
+        """Start compiling the XLA single-image path in a background thread (once; later calls do nothing)."""
+        if not self.compiled.is_set() and self._compiling.acquire(blocking=False):
+            threading.Thread(target=self._compile_single, daemon=True, name="digit-lab-xla").start()
 
     def _compile_single(self) -> None:
         model = self.model

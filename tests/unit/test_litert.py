@@ -153,12 +153,16 @@ def test_export_command_rejects_unknown_models(tmp_path: Path) -> None:
 
 
 def test_keras_single_image_xla_path_matches_the_graph(settings: Settings, digits: np.ndarray) -> None:
-    """Single images switch to the XLA-compiled function once it is built; it answers as the plain graph does."""
+    """The first single image starts the XLA compilation; once built, single images use it, and it answers as
+    the plain graph does."""
     from app.inference.keras_runtime import KerasRuntime
 
     runtime = KerasRuntime(settings.models_dir / f"{settings.default_model}.keras")
     runtime.warm()
+    assert not runtime.compiled.is_set()
+    first = runtime.predict(digits[:1])  # plain graph, and starts compiling
     assert runtime.compiled.wait(120), "XLA compilation did not finish"
+    assert np.abs(first - runtime.predict(digits[:1])).max() <= TOLERANCE
     assert runtime._single is not None, "XLA path not in use"
     expected = runtime.predict(digits)  # batched: the plain graph
     single = np.concatenate([runtime.predict(digits[i : i + 1]) for i in range(16)])
