@@ -327,7 +327,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
     loaded_runtime.warm()
     if hasattr(loaded_runtime, "compiled"):  # Keras: time the XLA single-image path the server settles on
-        loaded_runtime.compile_single()
+        loaded_runtime.optimise_in_background()
         loaded_runtime.compiled.wait(60)
     from app.inference.card import ModelCard
     from app.inference.registry import LoadedModel

@@ -5,8 +5,9 @@
 several threads at once. A single image — the live page's case — goes through a second function,
 compiled by XLA for exactly (1, 28, 28, 1): about 15% faster than the plain graph, while XLA is no faster
 for batches and would compile once per batch size. XLA's compilation (~0.4 s of CPU) starts in the
-background when a model first answers a single image, so it never delays readiness and models nobody asks
-for never compile; until it is done, single images take the plain path.
+background — for the default model right after it is warm, for the others when they first answer a single
+image — so it never delays readiness and models nobody asks for never compile; until it is done, single
+images take the plain path.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class KerasRuntime:
             single = self._single
             if single is not None:
                 return single(images).numpy()
-            self.compile_single()
+            self.optimise_in_background()
         return self._probabilities(images).numpy()
 
     def explain(self, image: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
@@ -74,7 +75,7 @@ class KerasRuntime:
         self.predict(blank)
         self.explain(blank[:1])
 
-    def compile_single(self) -> None:
+    def optimise_in_background(self) -> None:
         """Start compiling the XLA single-image path in a background thread (once; later calls do nothing)."""
         if not self.compiled.is_set() and self._compiling.acquire(blocking=False):
             threading.Thread(target=self._compile_single, daemon=True, name="digit-lab-xla").start()

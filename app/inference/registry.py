@@ -29,6 +29,8 @@ class Runtime(Protocol):
 
     def warm(self) -> None: ...
 
+    def optimise_in_background(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -81,6 +83,8 @@ class Registry:
         ids = sorted((path.stem for path in cards), key=lambda model_id: model_id != default)
         registry.loading = list(ids)
         registry._load_one(models_dir, runtime, ids[0])
+        if default in registry.models:  # it will serve most requests: optimise it now, the others on first use
+            registry.models[default].runtime.optimise_in_background()
         if default not in registry.models:
             registry._settle()
             reason = registry.failed.get(default, f"no card {default}.json in {models_dir}")
