@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,34 @@ DATA_HELP = (
 def quiet_tensorflow() -> None:
     """TensorFlow's C++ start-up chatter hides what matters on a terminal."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+MODEL_PROBLEM = "digit-lab model problem: "
+CHECK_DEFAULT_MODEL = f"""
+import sys
+from app.config import get_settings
+from app.errors import ModelLoadError
+from app.inference.registry import Registry
+settings = get_settings()
+try:
+    Registry.load(settings.models_dir, settings.default_model, settings.runtime, others="skip")
+except ModelLoadError as error:
+    print({MODEL_PROBLEM!r} + str(error), file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+def check_default_model() -> str | None:
+    """Load the default model once in a child process (same settings, from the environment); its error, or None."""
+    result = subprocess.run([sys.executable, "-c", CHECK_DEFAULT_MODEL], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT)
+    if result.returncode == 0:
+        return None
+    said = [line[len(MODEL_PROBLEM):] for line in result.stderr.splitlines() if line.startswith(MODEL_PROBLEM)]
+    if said:
+        return said[-1]
+    last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+    return f"the model check failed: {last}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -47,18 +76,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.inference.registry import Registry
 
     serves_here = args.workers == 1 and not args.reload
-    # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a start).
-    others = ("now" if settings.preload_all else "background") if serves_here else "skip"
-    try:
-        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime, others=others)
-    except ModelLoadError as error:
-        print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
-        return 1
     target: object = "app.main:create_app"
     if serves_here:
         from app.main import create_app
 
+        others = "now" if settings.preload_all else "background"
+        try:
+            registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime, others=others)
+        except ModelLoadError as error:
+            print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
+            return 1
         target = create_app(settings, registry)
+    else:
+        # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a
+        # start), and in a child process: the supervisor would otherwise keep TensorFlow (~600 MB) doing nothing.
+        problem = check_default_model()
+        if problem:
+            print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
+            return 1
     uvicorn.run(
         target,
         factory=isinstance(target, str),

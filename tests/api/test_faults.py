@@ -62,8 +62,9 @@ def own_lines(stderr: str) -> list[str]:
 # --- start-up faults -------------------------------------------------------------------------------------------
 
 
-def start_failure(models_dir: Path) -> tuple[int, list[str]]:
-    result = subprocess.run([*digit_lab(), "serve", "--model-dir", str(models_dir), "--port", "0"],
+def start_failure(models_dir: Path, workers: int = 1) -> tuple[int, list[str]]:
+    result = subprocess.run([*digit_lab(), "serve", "--model-dir", str(models_dir), "--port", "0",
+                             "--workers", str(workers)],
                             capture_output=True, text=True, timeout=START_TIMEOUT_S, env=serve_env())
     return result.returncode, own_lines(result.stderr)
 
@@ -93,6 +94,14 @@ def test_a_corrupt_model_file_stops_start_up_with_one_line(settings: Settings, t
     models = copy_models(settings, tmp_path, [settings.default_model])
     (models / f"{settings.default_model}.keras").write_bytes(b"PK\x03\x04 not really a zip")
     code, lines = start_failure(models)
+    assert_one_clear_line(code, lines, f"default model {settings.default_model!r} is not available")
+
+
+def test_several_workers_check_the_default_model_first_with_one_line(settings: Settings, tmp_path: Path) -> None:
+    """With --workers 2 the check runs in a child process (the supervisor keeps no TensorFlow); same one line."""
+    models = copy_models(settings, tmp_path, [settings.default_model])
+    (models / f"{settings.default_model}.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    code, lines = start_failure(models, workers=2)
     assert_one_clear_line(code, lines, f"default model {settings.default_model!r} is not available")
 
 
