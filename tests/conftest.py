@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,14 +12,16 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from app.config import PROJECT_ROOT, Settings  # noqa: E402
+from app.config import Settings  # noqa: E402
 from app.inference.registry import Registry  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.training.data import Mnist, load_mnist  # noqa: E402
+# One home for these helpers (the benchmark and the soak use them too); tests import them from here.
+from benchmarks.inputs import MNIST_DIR, data_url  # noqa: E402, F401
+from benchmarks.inputs import png as png_bytes  # noqa: E402
 
 # CI sets this so that a missing browser or container engine fails the run instead of skipping.
 REQUIRE_ALL = os.environ.get("DIGIT_LAB_REQUIRE_ALL") == "1"
-MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", PROJECT_ROOT.parent / "shared" / "data" / "mnist"))
 
 
 def skip_or_fail(reason: str) -> None:
@@ -55,17 +54,6 @@ def registry(settings: Settings) -> Registry:
 def client(settings: Settings, registry: Registry) -> Iterator[TestClient]:
     with TestClient(create_app(settings, registry)) as test_client:
         yield test_client
-
-
-def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
-    """A numpy image (uint8 greyscale/RGB/RGBA) as PNG bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def data_url(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 def canvas_png(digit: np.ndarray, size: int = 280, variant: str = "upscaled") -> bytes:
