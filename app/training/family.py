@@ -21,7 +21,10 @@ MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink lay
 MLP_WIDTH = 128
 MAXOUT_PIECES = 2
 LEAKY_SLOPE = 0.1
-CNN_FILTERS = (32, 32, 64, 64)  # pooling after the 2nd and 4th conv
+# Width goes where the map is small: 16 filters at 28x28, 32 at 14x14, 64 at 7x7 (4.1 M multiply-adds per image;
+# the first default, 32-32-64-64 with both poolings later, cost 18.7 M for the same 99.5%).
+CNN_FILTERS = (16, 32, 32, 64)
+CNN_POOL_AFTER = (1, 3)  # 2x2 max pooling after these convolutions
 CNN_DENSE = 128
 CNN_DROPOUT = 0.4
 
@@ -113,7 +116,7 @@ def build_cnn(seed: int) -> keras.Model:
                                 name=f"hidden_{i}")(x)
         x = keras.layers.BatchNormalization(name=f"norm_{i}")(x)
         x = keras.layers.Activation("relu", name=f"act_{i}")(x)
-        if i in (2, 4):
+        if i in CNN_POOL_AFTER:
             x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     i = len(CNN_FILTERS) + 1
