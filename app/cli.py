@@ -22,8 +22,10 @@ def quiet_tensorflow() -> None:
 
 
 MODEL_PROBLEM = "digit-lab model problem: "
+# The child leaves with os._exit: its answer is known by then, and TensorFlow's teardown at interpreter exit can
+# abort (exit 134), which would read as a failed check and stop a healthy server from starting.
 CHECK_DEFAULT_MODEL = f"""
-import sys
+import os, sys
 from app.config import get_settings
 from app.errors import ModelLoadError
 from app.inference.registry import Registry
@@ -32,7 +34,10 @@ try:
     Registry.load(settings.models_dir, settings.default_model, settings.runtime, others="skip")
 except ModelLoadError as error:
     print({MODEL_PROBLEM!r} + str(error), file=sys.stderr)
-    sys.exit(1)
+    sys.stderr.flush()
+    os._exit(1)
+sys.stderr.flush()
+os._exit(0)
 """
 
 

@@ -234,7 +234,7 @@ class Server:
         settled = 0
         while time.perf_counter() - self.started < READY_TIMEOUT_S:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited ({self.process.returncode}); see {self.log_path}")
+                raise RuntimeError(f"the server exited ({self.process.returncode}):\n{self.log_tail()}")
             status, body = get(self.url + "/readyz", timeout=0.5)
             now = time.perf_counter() - self.started
             if first is None and status == 200:
@@ -246,7 +246,12 @@ class Server:
                 if settled >= 2 * self.workers:
                     return first, every, now
             time.sleep(0.02)
-        raise RuntimeError(f"the server was not ready after {READY_TIMEOUT_S:.0f} s; see {self.log_path}")
+        raise RuntimeError(f"the server was not ready after {READY_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the server's log: the folder that holds it is removed when the benchmark stops."""
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -72,7 +72,9 @@ class Registry:
 
         The default model loads first. `others` says when the rest load: "now" (before returning),
         "background" (in a daemon thread, so the server is ready once the default is warm — with TensorFlow,
-        each further model costs about half a second of loading and tracing), or "skip" (a start-up check).
+        each further model costs about half a second of loading and tracing), or "skip" (a start-up check: the
+        default model alone, and no background compilation either, so the checking process can exit at once —
+        TensorFlow aborts the process when it exits while XLA is still compiling in another thread).
         A model that fails is recorded in `failed` and the others still serve. It is fatal (ModelLoadError)
         when the directory holds no cards, or when the default model cannot be loaded.
         """
@@ -83,7 +85,8 @@ class Registry:
         ids = sorted((path.stem for path in cards), key=lambda model_id: model_id != default)
         registry.loading = list(ids)
         registry._load_one(models_dir, runtime, ids[0])
-        if default in registry.models:  # it will serve most requests: optimise it now, the others on first use
+        # The default serves most requests: optimise it now (the others on first use), unless this is a check.
+        if default in registry.models and others != "skip":
             registry.models[default].runtime.optimise_in_background()
         if default not in registry.models:
             registry._settle()

@@ -42,3 +42,15 @@ def test_preloading_everything_is_the_default_for_direct_loads(settings: Setting
     registry = Registry.load(settings.models_dir, settings.default_model, runtime_for(settings))
     assert registry.loading == []
     assert set(registry.models) | set(registry.failed) == {p.stem for p in settings.models_dir.glob("*.json")}
+
+
+def test_the_start_up_check_starts_no_compilation_and_exits_cleanly(settings: Settings) -> None:
+    """`serve --workers N` checks the default model in a child that then exits. That child used to start XLA's
+    background compilation, and TensorFlow aborted the exiting process (exit 134) when the compiler was still
+    running — often on a busy machine — so a healthy server refused to start."""
+    from app.cli import check_default_model
+
+    registry = Registry.load(settings.models_dir, settings.default_model, "keras", others="skip")
+    runtime = registry.models[settings.default_model].runtime
+    assert not runtime._compiling.locked() and not runtime.compiled.is_set()  # never started
+    assert check_default_model() is None

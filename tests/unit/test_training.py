@@ -10,10 +10,11 @@ import keras
 import numpy as np
 import pytest
 
+from app.config import Settings
 from app.inference.card import ModelCard
 from app.inference.keras_runtime import KerasRuntime
 from app.training.data import load_mnist, read_idx
-from app.training.family import MLP_DEPTH, SPECS, build_mlp
+from app.training.family import MLP_DEPTH, SPECS, build_cnn, build_mlp, multiply_adds
 from app.training.layers import Maxout
 from app.training.probes import dead_fraction, gradient_norms, saturated_fraction
 from app.training.train import train
@@ -91,6 +92,20 @@ def test_training_smoke_writes_a_loadable_model_and_full_card(mnist, tmp_path: P
     runtime = KerasRuntime(tmp_path / f"{model_id}.keras")
     probabilities = runtime.predict(np.zeros((2, 28, 28, 1), dtype="float32"))
     assert probabilities.shape == (2, 10) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+
+
+def test_shipped_cnn_is_the_recipe_and_stays_cheap(settings: Settings) -> None:
+    """The committed default model is what family.py builds, under 1 M parameters (issue 2) and about 4 M
+    multiply-adds per image: inference is a small part of a request's time (the first default cost 18.7 M)."""
+    model = keras.models.load_model(settings.models_dir / "cnn.keras", compile=False)
+    recipe = build_cnn(seed=0)
+    assert [layer.name for layer in model.layers] == [layer.name for layer in recipe.layers]
+    assert model.count_params() == recipe.count_params() < 1_000_000
+    assert ModelCard.read(settings.models_dir / "cnn.json").parameters == model.count_params()
+    assert multiply_adds(model) == multiply_adds(recipe) < 5_000_000
+    # the count itself, checked by hand on the first conv: 28x28 outputs x 16 filters x 3x3 kernel x 1 channel
+    first = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(16, 3, padding="same")])
+    assert multiply_adds(first) == 28 * 28 * 16 * 9
 
 
 def test_augmentation_keeps_digits_crisp_bright_and_varied(mnist) -> None:
