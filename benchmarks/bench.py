@@ -384,7 +384,10 @@ def median_us(fn, calls: int) -> float:
 def stages_in_child(runtime: str, models_dir: Path, calls: int) -> dict:
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import stage_times; "
             f"print('STAGES', json.dumps(stage_times({runtime!r}, {str(models_dir)!r}, {calls})))")
+    from app.cli import serving_threads
+
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    serving_threads(env)  # the child times inference with the threads `digit-lab serve` gives TensorFlow
     output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=600)
     line = next((x for x in output.stdout.splitlines() if x.startswith("STAGES ")), None)
