@@ -21,14 +21,25 @@ lua=$(mktemp --suffix .lua)
 printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal f = io.open("%s", "r"); wrk.body = f:read("*a"); f:close()\n' "$body" > "$lua"
 
 run() {  # DIR LABEL "serve args" CONCURRENCY
-  local port
-  port=$("$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-  (cd "$1" && TF_CPP_MIN_LOG_LEVEL=2 exec "$python" -m app.cli serve --port "$port" $3 >/dev/null 2>&1) &
-  local pid=$!
-  for _ in $(seq 1 600); do
-    curl -sf "127.0.0.1:$port/readyz" 2>/dev/null | grep -q '"loading":\[\]' && break
-    sleep 0.2
+  local port pid ready="" attempt
+  # A server that exits before it is ready is started again (revisions before ef8f510 could abort in their
+  # start-up check with several workers); after three tries the row says so and the script goes on.
+  for attempt in 1 2 3; do
+    port=$("$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+    (cd "$1" && TF_CPP_MIN_LOG_LEVEL=2 exec "$python" -m app.cli serve --port "$port" $3 >/dev/null 2>&1) &
+    pid=$!
+    for _ in $(seq 1 600); do
+      if curl -sf "127.0.0.1:$port/readyz" 2>/dev/null | grep -q '"loading":\[\]'; then ready=$attempt; break; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    [ -n "$ready" ] && break
+    wait "$pid" 2>/dev/null || true
   done
+  if [ -z "$ready" ]; then
+    printf '| %s | %s | %s | did not start (3 tries) | | |\n' "$2" "$3" "$4"
+    return
+  fi
   wrk -t1 -c"$4" -d2s -s "$lua" "http://127.0.0.1:$port/predict" >/dev/null
   local out
   out=$(wrk -t1 -c"$4" -d6s -s "$lua" --latency "http://127.0.0.1:$port/predict")
