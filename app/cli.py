@@ -86,6 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # not a lifespan traceback. One worker serves this registry; several workers (or --reload) load their own.
     from app.errors import ModelLoadError
     from app.inference.registry import Registry
+    from app.workers import PortUnavailable, balanced_workers_supported, run_workers
 
     serves_here = args.workers == 1 and not args.reload
     target: object = "app.main:create_app"
@@ -106,17 +107,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
             return 1
-    uvicorn.run(
-        target,
-        factory=isinstance(target, str),
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=args.graceful_timeout,
-    )
+    options = dict(app=target, factory=isinstance(target, str), host=args.host, port=args.port,
+                   log_level=settings.log_level, access_log=settings.access_log,
+                   timeout_graceful_shutdown=args.graceful_timeout)
+    if args.workers > 1 and not args.reload and balanced_workers_supported():
+        try:
+            return run_workers(options, args.workers)  # a socket per worker (app/workers.py); no TensorFlow here
+        except PortUnavailable as error:
+            print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
+            return 1
+    uvicorn.run(**options, workers=args.workers, reload=args.reload)
     # Uvicorn has shut down cleanly: requests answered, lifespan closed. (It then re-raises SIGTERM, which ends a
     # normal process here; as a container's PID 1 that signal is ignored and we get here.) Python's own teardown
     # would now spend seconds unloading TensorFlow and can crash in its C++ threads ("terminate called without an
