@@ -14,6 +14,7 @@ repeat), and on SIGINT or SIGTERM asks every worker to finish its requests and w
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 log = logging.getLogger("uvicorn.error")
 POLL_S = 0.5  # how often the supervisor looks at its workers
+PR_SET_PDEATHSIG = 1  # prctl(2)
 START = multiprocessing.get_context("spawn")  # a fresh interpreter per worker, as uvicorn does
 
 
@@ -55,8 +57,17 @@ def port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_one(options: dict[str, Any]) -> None:
+def end_with(supervisor: int) -> None:
+    """Ask Linux to send this process SIGTERM when its supervisor dies, even by SIGKILL: no orphan keeps serving."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it was gone before we asked
+        sys.exit(0)
+
+
+def serve_one(options: dict[str, Any], supervisor: int) -> None:
     """One worker: its own socket, one uvicorn server; exit status 3 when it never started serving."""
+    end_with(supervisor)
     config = uvicorn.Config(**options)
     server = uvicorn.Server(config)
     server.run(sockets=[port_socket(config.host, config.port)])
@@ -110,6 +121,6 @@ def run_workers(options: dict[str, Any], workers: int) -> int:
 
 
 def _start(options: dict[str, Any]) -> SpawnProcess:
-    process = START.Process(target=serve_one, args=(options,), name="digit-lab-worker")
+    process = START.Process(target=serve_one, args=(options, os.getpid()), name="digit-lab-worker")
     process.start()
     return process

@@ -39,6 +39,14 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def sockets_on(port: int, state: str) -> set[str]:
     """Inodes of the IPv4 TCP sockets whose local port is `port`, in `state` ("01" established, "0A" listening)."""
     found = set()
@@ -84,7 +92,7 @@ def two_workers(settings: Settings):
         yield process, port
     finally:
         if process.poll() is None:
-            process.kill()
+            process.kill()  # its workers follow it (they asked Linux for SIGTERM when it dies)
             process.wait()
 
 
@@ -139,7 +147,19 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_them_all(two_workers) -> No
     _, stderr = process.communicate(timeout=5)
     assert "exited (status -9); starting another" in stderr and "Stopping parent process" in stderr
     assert "Traceback" not in stderr
-    assert not [pid for pid in replaced if Path(f"/proc/{pid}").exists()], "a worker outlived its supervisor"
+    assert not any(alive(pid) for pid in replaced), "a worker outlived its supervisor"
+
+
+@pytest.mark.slow
+def test_workers_do_not_outlive_a_killed_supervisor(two_workers) -> None:
+    process, _ = two_workers
+    workers = children(process.pid)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 60
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers), "orphaned workers kept running"
 
 
 def test_a_taken_port_is_one_clear_line(settings: Settings) -> None:
