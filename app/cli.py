@@ -65,6 +65,17 @@ def serving_threads(environ: MutableMapping[str, str]) -> None:
     environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
+def at_least_one(text: str) -> int:
+    """argparse type for counts: 0 or less workers would serve nothing."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs at least 1, not {value}")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -230,8 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     # argparse converts a string default with `type`, so a bad value gets a usage error, not a traceback.
     serve.add_argument("--port", type=int, default=os.environ.get("DIGIT_LAB_PORT", "8000"),
                        help="port (default: $DIGIT_LAB_PORT or 8000)")
-    serve.add_argument("--workers", type=int, default=os.environ.get("DIGIT_LAB_WORKERS", "1"),
-                       help="worker processes (default: $DIGIT_LAB_WORKERS or 1)")
+    serve.add_argument("--workers", type=at_least_one, default=os.environ.get("DIGIT_LAB_WORKERS", "1"),
+                       help="worker processes, each with its own socket on the port "
+                            "(default: $DIGIT_LAB_WORKERS or 1)")
     serve.add_argument("--model-dir", type=Path, help="directory of trained models (default: ./models)")
     serve.add_argument("--default-model", help="model used when a request names none (default: cnn)")
     serve.add_argument("--runtime", choices=["keras", "litert"], help="inference runtime (default: keras)")

@@ -173,3 +173,10 @@ def test_a_taken_port_is_one_clear_line(settings: Settings) -> None:
     lines = own_lines(result.stderr)
     assert result.returncode == 1
     assert lines == [f"digit-lab serve: cannot start: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+@pytest.mark.parametrize("workers", ["0", "-2", "two"])
+def test_a_worker_count_below_one_is_refused(workers: str) -> None:
+    result = subprocess.run([*digit_lab(), "serve", "--workers", workers], capture_output=True, text=True,
+                            timeout=60, env=serve_env())
+    assert result.returncode == 2 and "argument --workers:" in result.stderr and "Traceback" not in result.stderr
