@@ -211,3 +211,30 @@ def test_sigterm_lets_the_request_in_flight_finish_and_stops_promptly(container:
     # Exit 0: neither killed at docker's 10 s deadline (137) nor crashed on the way out (139).
     state = inspect(container.name)["State"]
     assert not state["Running"] and state["ExitCode"] == 0, f"exit {state['ExitCode']}:\n{container.logs()}"
+
+
+def test_two_workers_in_the_container_serve_and_stop_cleanly(image: str, mnist) -> None:
+    """DIGIT_LAB_WORKERS=2: the supervisor is PID 1 (app/workers.py), each worker listens on the port itself,
+    and `docker stop` still ends with exit 0 (SIGTERM reaches PID 1's handler, the workers finish, then it exits)."""
+    box = Container(name=f"digit-lab-test-{uuid.uuid4().hex[:8]}", port=free_port(), started=time.monotonic())
+    docker("run", "--detach", "--name", box.name, "--read-only", "--tmpfs", "/tmp", "--env", "DIGIT_LAB_WORKERS=2",
+           "--publish", f"127.0.0.1:{box.port}:8000", image)
+    try:
+        wait_healthy(box)
+        listing = docker("exec", box.name, "python", "-c",  # this command's own line names spawn too: skip it
+                         "import glob, os; print(sum(b'multiprocessing.spawn' in open(p, 'rb').read() "
+                         "for p in glob.glob('/proc/[0-9]*/cmdline') if p != f'/proc/{os.getpid()}/cmdline'))").stdout
+        assert listing.strip() == "2", f"worker processes: {listing!r}\n{box.logs()}"
+        deadline = time.monotonic() + HEALTHY_TIMEOUT_S  # the second worker may still be warming up
+        while "Application startup complete." not in box.logs().split("Application startup complete.", 1)[-1]:
+            assert time.monotonic() < deadline, f"the second worker never started:\n{box.logs()}"
+            time.sleep(0.5)
+        for digit, label in zip(mnist.x_test[:4], mnist.y_test[:4], strict=True):
+            response = httpx.post(f"{box.url}/predict", json={"image": data_url(canvas_png(digit))}, timeout=30)
+            assert response.status_code == 200 and response.json()["digit"] == int(label), response.text
+        docker("stop", "--time", "10", box.name, timeout=30)
+        state = inspect(box.name)["State"]
+        assert state["ExitCode"] == 0, f"exit {state['ExitCode']}:\n{box.logs()}"
+        assert "Stopping parent process [1]" in box.logs()
+    finally:
+        docker("rm", "--force", box.name, check=False)
