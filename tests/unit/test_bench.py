@@ -1,0 +1,31 @@
+"""The benchmark's in-process timing of a whole request: it drives the real app, and a failing request is an error,
+not a fast figure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.config import Settings
+from app.inference.card import ModelCard
+from app.inference.registry import LoadedModel, load_runtime
+from benchmarks.bench import app_for, app_request_us, canvas_png, sample_digits
+from tests.conftest import data_url
+
+
+@pytest.fixture(scope="module")
+def loaded(settings: Settings) -> LoadedModel:
+    runtime = load_runtime("litert", settings.models_dir, settings.default_model)
+    runtime.warm()
+    return LoadedModel(ModelCard.read(settings.models_dir / f"{settings.default_model}.json"), runtime)
+
+
+def test_a_whole_request_through_the_app_is_timed(settings: Settings, loaded: LoadedModel) -> None:
+    body = json.dumps({"image": data_url(canvas_png(sample_digits(1)[0]))}).encode()
+    assert app_request_us(app_for(settings, loaded), body, calls=20) > 0
+
+
+def test_a_request_the_app_refuses_fails_the_timing(settings: Settings, loaded: LoadedModel) -> None:
+    with pytest.raises(RuntimeError, match="answered \\[422\\]"):
+        app_request_us(app_for(settings, loaded), json.dumps({"image": "not an image"}).encode(), calls=5)
