@@ -8,7 +8,8 @@ worker the kernel spreads new connections across the workers by a hash of their 
 
 The supervisor holds the port (bound, not listening, so it never takes a connection), starts the workers,
 starts a new one when a worker dies after it served, stops when one cannot start at all (the same error would
-repeat), and on SIGINT or SIGTERM asks every worker to finish its requests and waits for them.
+repeat), and on SIGINT or SIGTERM asks every worker to finish its requests and waits for them. A worker whose
+supervisor is killed outright gets SIGTERM from Linux, so no orphan goes on serving.
 """
 
 from __future__ import annotations
