@@ -31,8 +31,15 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # the app is imported lazily: the benchmark's own process stays light
+    from fastapi import FastAPI
+
+    from app.config import Settings
+    from app.inference.registry import LoadedModel
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/bench.py` from a checkout
@@ -360,7 +367,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     return result
 
 
-def app_for(settings, loaded):
+def app_for(settings: Settings, loaded: LoadedModel) -> FastAPI:
     """The real FastAPI app around one loaded model, as `digit-lab serve` builds it (no lifespan needed)."""
     from app.inference.registry import Registry
     from app.main import create_app
@@ -368,7 +375,7 @@ def app_for(settings, loaded):
     return create_app(settings, Registry(default=loaded.card.id, models={loaded.card.id: loaded}))
 
 
-def app_request_us(app, body: bytes, calls: int) -> float:
+def app_request_us(app: FastAPI, body: bytes, calls: int) -> float:
     """Median µs of one POST /predict through the ASGI app in this process: routing, validation, middleware, the
     stages above and the hand-off to the model's thread and back; no socket, no HTTP parsing, no access log."""
     import asyncio
