@@ -192,12 +192,17 @@ def descendants(pid: int) -> list[int]:
     return children
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes under a supervisor (multiprocessing's resource tracker is not one)."""
+    return sorted(c for c in descendants(pid) if b"resource_tracker" not in cmdline(c))
+
+
 def memory(pid: int, workers: int) -> dict[str, float]:
-    """Resident MB of the server process and each worker (uvicorn's supervisor when workers > 1)."""
+    """Resident MB of the server process and each worker (the supervisor, when workers > 1)."""
     if workers == 1:
         return {"worker": rss_mb(pid)}
     result = {"supervisor": rss_mb(pid)}
-    for n, child in enumerate(c for c in descendants(pid) if b"resource_tracker" not in cmdline(c)):
+    for n, child in enumerate(worker_pids(pid)):
         result[f"worker_{n + 1}"] = rss_mb(child)
     return result
 

@@ -19,24 +19,11 @@ import pytest
 
 from app.config import Settings
 from app.workers import balanced_workers_supported
+from benchmarks.bench import worker_pids as children
 from tests.api.test_faults import START_TIMEOUT_S, digit_lab, free_port, own_lines, serve_env, wait_until_ready
 
 pytestmark = pytest.mark.skipif(not balanced_workers_supported(), reason="SO_REUSEPORT balancing is Linux-only")
 CONNECTIONS = 16
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes of a supervisor (multiprocessing's resource tracker is not one)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == pid and b"resource_tracker" not in command:
-            found.append(int(stat.parent.name))
-    return sorted(found)
 
 
 def alive(pid: int) -> bool:
