@@ -158,7 +158,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         model_id = spec.id
         print(f"[{n}/{len(specs)}] training {model_id} …", file=sys.stderr)
         card = train(spec, data, args.out, epochs=args.epochs, train_limit=args.limit,
-                     test_limit=args.test_limit, verbose=1 if sys.stderr.isatty() else 2)
+                     test_limit=args.test_limit, verbose=1 if sys.stderr.isatty() else 2, pen_data=args.pen)
         print(f"{model_id}: test accuracy {card.test_accuracy:.2%}, {card.training_seconds:.0f} s "
               f"→ {args.out / (model_id + '.keras')}")
     return 0
@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every model in the family")
     train.add_argument("--data", type=Path, help=DATA_HELP)
+    train.add_argument("--pen", type=Path, metavar="PATH",
+                       help="real pen digits (the UCI pen-digit strokes file or its directory): the default CNN "
+                            "trains on its training writers too; the held-out writers are never read")
     train.add_argument("--out", type=Path, default=PROJECT_ROOT / "models", help="output directory (default: ./models)")
     train.add_argument("--adam", action="store_true",
                        help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")

@@ -42,9 +42,12 @@ class ModelSpec:
     epochs: int
     batch_size: int
     augment: bool
+    # Real pen digits of the training writers next to MNIST, and non-digits with a uniform target (outlier
+    # exposure), then calibration and verdict thresholds: the model the page serves by default.
+    real_handwriting: bool = False
 
 
-CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True)
+CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True, real_handwriting=True)
 MLP_ACTIVATIONS = {
     "linear": "No activation (linear)",
     "sigmoid": "Sigmoid",
