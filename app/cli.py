@@ -175,11 +175,77 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
         return 2
-    data = load_mnist(args.data)
+    if args.verdict and not args.pen:
+        print("digit-lab evaluate: --verdict needs --pen (the held-out writers are its real digits)", file=sys.stderr)
+        return 2
     model = keras.models.load_model(path, compile=False)
+    if args.pen:
+        return evaluate_pen_cli(args, model)
+    data = load_mnist(args.data)
     result = evaluate(model, prepare(data.x_test[: args.limit]), data.y_test[: args.limit])
     print(f"{args.model}: {result.report()}")
     return 0
+
+
+def evaluate_pen_cli(args: argparse.Namespace, model: object) -> int:
+    """`evaluate --pen`: the held-out writers drawn as the page draws them; with --verdict, the non-digit kinds."""
+    from app.inference.card import ModelCard, PenRecord
+    from app.training.calibrate import expected_calibration_error
+    from app.training.evaluate import evaluate_pen, montage, prepare
+    from app.training.pen import load_pen_digits, writers_split
+
+    def predict(images):
+        return model.predict(images, batch_size=1000, verbose=0)
+
+    try:
+        _, _, held_out = writers_split(load_pen_digits(args.pen))
+    except (OSError, ValueError) as error:
+        print(f"digit-lab evaluate: cannot read pen digits: {error}", file=sys.stderr)
+        return 2
+    held_out = held_out[: args.limit]
+    print(f"drawing {len(held_out):,} held-out pen digits at 4 sizes, both polarities …", file=sys.stderr)
+    result = evaluate_pen(predict, held_out)
+    print(f"{args.model}: {result.report()}")
+    ece = expected_calibration_error(result.probabilities, result.labels)
+    print(f"expected calibration error (15 bins): {ece:.2%}")
+    if args.montage:
+        print(f"worst 30 drawings → {montage(result, held_out, args.montage)}", file=sys.stderr)
+    if args.record:
+        card_path = args.model_dir / f"{args.model}.json"
+        card = ModelCard.read(card_path)
+        card.pen = PenRecord(
+            accuracy=round(result.accuracy, 6), by_size={f"{s:.0%}": round(a, 6) for s, a in result.by_size().items()},
+            per_class_accuracy=[round(a, 6) for a in result.accuracy_by(result.labels).values()],
+            writers=sorted({int(w) for w in result.writers}), drawings=len(result.labels), ece=round(ece, 6))
+        card.write(card_path)
+        print(f"pen figures → {card_path}", file=sys.stderr)
+    if args.verdict:
+        from app.training.verdict_eval import non_digit_sets, report
+
+        data = load_mnist_or_none(args.data)
+        pen_images = prepare_pen_inputs(held_out)
+        digits = {"held-out pen writers": pen_images}
+        if data is not None:
+            digits["MNIST test"] = (prepare(data.x_test[: args.limit])[..., 0], data.y_test[: args.limit])
+        card = ModelCard.read(args.model_dir / f"{args.model}.json")
+        print(report(predict, card.verdict, digits, non_digit_sets()))
+    return 0
+
+
+def load_mnist_or_none(source: Path | None):
+    from app.training.data import load_mnist
+
+    return load_mnist(source) if source is not None else None
+
+
+def prepare_pen_inputs(digits) -> tuple:
+    """Each held-out digit once, at a mid size and a random position: (images (n,28,28), labels)."""
+    import numpy as np
+
+    from app.training.evaluate import pen_cases, prepare_pen
+
+    cases = [case for case in pen_cases(digits, sizes=(0.5,)) if not case.invert]
+    return prepare_pen(digits, cases)[..., 0], np.array([digits[case.index].label for case in cases])
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -275,7 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="cnn", help="model id (default: %(default)s)")
     evaluate.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
-    evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
+    evaluate.add_argument("--limit", type=int, help="first N test images (or held-out pen digits) only")
+    evaluate.add_argument("--pen", type=Path, metavar="PATH",
+                          help="evaluate on the held-out writers of the pen-digit strokes (file or directory) "
+                               "instead: each digit drawn as the page draws it at 25/40/60/85%% of the pad, "
+                               "off-centre, both polarities; accuracy per size, digit and writer, confusion")
+    evaluate.add_argument("--montage", type=Path, metavar="PNG", help="with --pen: the worst 30 drawings as a PNG")
+    evaluate.add_argument("--record", action="store_true", help="with --pen: write the figures into the model card")
+    evaluate.add_argument("--verdict", action="store_true",
+                          help="with --pen (and --data for MNIST's test set): how the verdict separates real digits "
+                               "from non-digit kinds training never saw (pen-drawn letters and symbols, animals)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",
