@@ -9,7 +9,7 @@ import sys
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from app.config import PROJECT_ROOT
+from app.assets import asset_dir, output_models_dir
 
 DATA_HELP = (
     "MNIST source: a directory of the original IDX files (*-ubyte.gz) or an .npz with "
@@ -44,8 +44,7 @@ os._exit(0)
 
 def check_default_model() -> str | None:
     """Load the default model once in a child process (same settings, from the environment); its error, or None."""
-    result = subprocess.run([sys.executable, "-c", CHECK_DEFAULT_MODEL], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT)
+    result = subprocess.run([sys.executable, "-c", CHECK_DEFAULT_MODEL], capture_output=True, text=True)
     if result.returncode == 0:
         return None
     said = [line[len(MODEL_PROBLEM):] for line in result.stderr.splitlines() if line.startswith(MODEL_PROBLEM)]
@@ -141,8 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from app.modeling.family import SPECS, with_adam
     from app.training.data import load_mnist
-    from app.training.family import SPECS, with_adam
     from app.training.train import train
 
     ids = list(SPECS) if args.all else args.model
@@ -167,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import keras
 
-    from app.training import layers as _layers  # noqa: F401  (registers Maxout)
+    from app.modeling import layers as _layers  # noqa: F401  (registers Maxout)
     from app.training.data import load_mnist
     from app.training.evaluate import evaluate, prepare
 
@@ -198,12 +197,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    script = PROJECT_ROOT / "benchmarks" / "bench.py"
-    if not script.is_file():
-        print(f"digit-lab bench: {script} not found (run from a source checkout)", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(PROJECT_ROOT))
-    from benchmarks.bench import run
+    from app.benchmark.bench import run
 
     return run(args)
 
@@ -259,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every model in the family")
     train.add_argument("--data", type=Path, help=DATA_HELP)
-    train.add_argument("--out", type=Path, default=PROJECT_ROOT / "models", help="output directory (default: ./models)")
+    train.add_argument("--out", type=Path, default=output_models_dir(),
+                       help="output directory (default: the checkout's models/, or ./models when installed)")
     train.add_argument("--adam", action="store_true",
                        help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")
     train.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke tests)")
@@ -270,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="accuracy of a trained model on the MNIST test set",
                                    description="Measure a model through the serving preprocessing.")
     evaluate.add_argument("--model", default="cnn", help="model id (default: %(default)s)")
-    evaluate.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    evaluate.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
     evaluate.set_defaults(run=cmd_evaluate)
@@ -278,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",
                                   description="Compare trained models: accuracy, epochs to 97%, gradient ratio, "
                                               "dead or saturated units — read from the model cards.")
-    compare.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    compare.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     compare.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
     compare.add_argument("--plots", type=Path, help="also draw PNG charts into this directory (needs matplotlib)")
     compare.set_defaults(run=cmd_compare)
@@ -289,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = export.add_mutually_exclusive_group()
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every <id>.keras in the model directory")
-    export.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    export.add_argument("--model-dir", type=Path, default=output_models_dir(),
+                        help="default: the checkout's models/, or ./models when installed")
     export.set_defaults(run=cmd_export)
 
     bench = commands.add_parser(
@@ -309,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="requests per load run at most (default: %(default)s)")
     bench.add_argument("--calls", type=int, default=1000,
                        help="in-process calls per stage, median taken (default: %(default)s)")
-    bench.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
-    bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks",
+    bench.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
+    bench.add_argument("--out", type=Path, default=Path("benchmarks"),
                        help="where RESULTS.md and results.json go (default: ./benchmarks)")
     bench.set_defaults(run=cmd_bench)
     return parser

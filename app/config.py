@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from app.assets import asset_dir
 
 
 class Settings(BaseSettings):
@@ -17,7 +17,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DIGIT_LAB_", env_file=None, extra="ignore")
 
-    models_dir: Path = Field(PROJECT_ROOT / "models", description="Directory of <id>.keras + <id>.json.")
+    models_dir: Path = Field(default_factory=lambda: asset_dir("models"),
+                             description="Directory of <id>.keras + <id>.json (default: the shipped models).")
     default_model: str = Field("cnn", description="Model used when a request names none.")
     runtime: Literal["keras", "litert"] = Field("keras", description="Inference runtime.")
     preload_all: bool = Field(

@@ -54,7 +54,7 @@ def export_model(keras_path: Path, out_path: Path | None = None, model=None) -> 
     if model is None:
         import keras
 
-        from app.training import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
+        from app.modeling import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
 
         model = keras.models.load_model(keras_path, compile=False)
     out_path = out_path or keras_path.with_suffix(".tflite")

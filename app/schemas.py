@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.inference.card import ModelCard
+from app.modeling.card import ModelCard
 
 # A 28x28 PNG of a "7" from the MNIST test set, dark on white, for /docs' "Try it out".
 EXAMPLE_IMAGE = (

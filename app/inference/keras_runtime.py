@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from app.errors import ModelLoadError
 from app.inference.activations import EXPLAIN_MAP_SIDE, EXPLAIN_MAX_CHANNELS, pool_maps  # noqa: F401 (re-exported)
-from app.training import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
+from app.modeling import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
 
 INPUT_SIGNATURE = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")]
 SINGLE_SIGNATURE = [tf.TensorSpec([1, 28, 28, 1], tf.float32, name="image")]

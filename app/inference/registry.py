@@ -13,7 +13,7 @@ import numpy as np
 
 from app.errors import ModelLoadError, UnknownModelError
 from app.inference.batcher import Batcher
-from app.inference.card import ModelCard
+from app.modeling.card import ModelCard
 
 log = logging.getLogger("digit_lab.registry")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from statistics import mean
 
-from app.inference.card import EpochRecord, ModelCard
+from app.modeling.card import EpochRecord, ModelCard
 
 COLUMNS = (
     "model", "hidden activation", "optimiser", "test accuracy", "epochs to 97% val",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.inference.card import ModelCard
+from app.modeling.card import ModelCard
 
 FIGURE_SIZE = (7.5, 4.2)
 DPI = 110

@@ -14,11 +14,11 @@ import PIL
 import tensorflow as tf
 
 from app.export import export_model
-from app.inference.card import EpochRecord, ModelCard
+from app.modeling.card import EpochRecord, ModelCard
+from app.modeling.family import ModelSpec, build
 from app.training.augment import augment_dataset
 from app.training.data import Mnist
 from app.training.evaluate import evaluate, prepare
-from app.training.family import ModelSpec, build
 from app.training.probes import ActivationProbe
 
 SEED = 1234

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from app.benchmark.bench import worker_pids as children
 from app.config import Settings
 from app.workers import balanced_workers_supported
-from benchmarks.bench import worker_pids as children
 from tests.api.test_faults import START_TIMEOUT_S, digit_lab, free_port, own_lines, serve_env, wait_until_ready
 
 pytestmark = pytest.mark.skipif(not balanced_workers_supported(), reason="SO_REUSEPORT balancing is Linux-only")

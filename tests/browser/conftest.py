@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import PROJECT_ROOT
-from tests.conftest import skip_or_fail
+from tests.conftest import PROJECT_ROOT, skip_or_fail
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 SERVER_START_SECONDS = float(os.environ.get("DIGIT_LAB_SERVER_START_SECONDS", "180"))

@@ -24,8 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import PROJECT_ROOT
-from tests.conftest import canvas_png, data_url, skip_or_fail
+from tests.conftest import PROJECT_ROOT, canvas_png, data_url, skip_or_fail
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

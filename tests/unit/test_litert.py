@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.config import PROJECT_ROOT, Settings
+from app.config import Settings
 from app.errors import ModelLoadError
 from app.training.data import Mnist
 from app.training.evaluate import prepare
+from tests.conftest import PROJECT_ROOT
 
 TOLERANCE = 1e-5  # the bar: same probabilities as Keras within 1e-5
 DIGITS = 256

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from app.training.layers import Maxout
+from app.modeling.layers import Maxout
 
 INPUT_SHAPE = (28, 28, 1)
 CLASSES = 10
