@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
-import subprocess
 import sys
 from collections.abc import MutableMapping
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from app.assets import asset_dir, output_models_dir
@@ -22,36 +23,36 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-MODEL_PROBLEM = "digit-lab model problem: "
-# The child leaves with os._exit: its answer is known by then, and TensorFlow's teardown at interpreter exit can
-# abort (exit 134), which would read as a failed check and stop a healthy server from starting.
-CHECK_DEFAULT_MODEL = f"""
-import os, sys
-from app.config import get_settings
-from app.errors import ModelLoadError
-from app.inference.registry import Registry
-settings = get_settings()
-try:
-    Registry.load(settings.models_dir, settings.default_model, settings.runtime, others="skip")
-except ModelLoadError as error:
-    print({MODEL_PROBLEM!r} + str(error), file=sys.stderr)
-    sys.stderr.flush()
-    os._exit(1)
-sys.stderr.flush()
-os._exit(0)
-"""
+def report_default_model(models_dir: Path, default: str, runtime: str, answer: Connection) -> None:
+    """In the check's child process: load the default model, send back its problem (None when it loads)."""
+    from app.errors import ModelLoadError
+    from app.inference.registry import load_default
+
+    try:
+        load_default(models_dir, default, runtime)
+    except ModelLoadError as error:
+        answer.send(str(error))
+    else:
+        answer.send(None)
 
 
-def check_default_model() -> str | None:
-    """Load the default model once in a child process (same settings, from the environment); its error, or None."""
-    result = subprocess.run([sys.executable, "-c", CHECK_DEFAULT_MODEL], capture_output=True, text=True)
-    if result.returncode == 0:
-        return None
-    said = [line[len(MODEL_PROBLEM):] for line in result.stderr.splitlines() if line.startswith(MODEL_PROBLEM)]
-    if said:
-        return said[-1]
-    last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-    return f"the model check failed: {last}"
+def check_default_model(models_dir: Path, default: str, runtime: str) -> str | None:
+    """Load the default model once in a child process; its problem, or None.
+
+    A child, so that the supervisor of several workers never holds TensorFlow (~600 MB) it does not use. The
+    answer is what the child sent, not how it exited: TensorFlow's teardown may end a process oddly."""
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    child = spawn.Process(target=report_default_model, args=(models_dir, default, runtime, send),
+                          name="digit-lab-model-check")
+    child.start()
+    send.close()
+    try:
+        problem = receive.recv()
+    except EOFError:
+        problem = "the model check stopped without an answer"
+    child.join()
+    return problem
 
 
 def serving_threads(environ: MutableMapping[str, str]) -> None:
@@ -103,9 +104,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if serves_here:
         from app.main import create_app
 
-        others = "now" if settings.preload_all else "background"
         try:
-            registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime, others=others)
+            registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
+                                     background=not settings.preload_all)
         except ModelLoadError as error:
             print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
             return 1
@@ -113,7 +114,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a
         # start), and in a child process: the supervisor would otherwise keep TensorFlow (~600 MB) doing nothing.
-        problem = check_default_model()
+        problem = check_default_model(settings.models_dir, settings.default_model, settings.runtime)
         if problem:
             print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
             return 1

@@ -40,7 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if getattr(app.state, "registry", None) is None:
         app.state.registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
-                                           others="now" if settings.preload_all else "background")
+                                           background=not settings.preload_all)
     registry = app.state.registry
     log.info("ready: %s (%s runtime)", ", ".join(sorted(registry.models)), settings.runtime)
     yield

@@ -338,9 +338,6 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     settings = Settings()
     loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
     loaded_runtime.warm()
-    if hasattr(loaded_runtime, "compiled"):  # Keras: time the XLA single-image path the server settles on
-        loaded_runtime.optimise_in_background()
-        loaded_runtime.compiled.wait(60)
     from app.inference.registry import LoadedModel
     from app.modeling.card import ModelCard
 

@@ -101,9 +101,6 @@ class LiteRTRuntime:
         return [(name, pool_maps(values[0])) for name, values in zip(self.explained_layers, activations,
                                                                       strict=True)], logits[0]
 
-    def optimise_in_background(self) -> None:
-        """Nothing to do: XNNPACK packs its weights in warm()."""
-
     def warm(self) -> None:
         """Run every pooled interpreter once (XNNPACK packs weights on first invoke)."""
         blank = np.zeros((1, 28, 28, 1), dtype=np.float32)
