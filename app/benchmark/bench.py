@@ -333,7 +333,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     from app.imaging import decode_base64_image, decode_image
     from app.inference.registry import load_runtime
     from app.preprocess import to_mnist
-    from app.recognizer import predict
+    from app.recognizer import recognise_blocking
 
     settings = Settings()
     loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
@@ -356,7 +356,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
             "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
             "preprocess": lambda: to_mnist(grey),
             "inference": lambda: loaded_runtime.predict(batch),
-            "answer_json": lambda: predict([image], answered, time.perf_counter())[0].model_dump_json(),
+            "answer_json": lambda: recognise_blocking([image], answered, time.perf_counter())[0].model_dump_json(),
         }
         result[label] = {name: median_us(fn, calls) for name, fn in stages.items()}
         result[label]["whole_app"] = app_request_us(app_for(settings, loaded), json.dumps({"image": text}).encode(),
