@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import sys
 from collections.abc import MutableMapping
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.assets import asset_dir, output_models_dir
+from app.modeling import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.config import Settings
 
 DATA_HELP = (
     "MNIST source: a directory of the original IDX files (*-ubyte.gz) or an .npz with "
@@ -24,7 +32,12 @@ def quiet_tensorflow() -> None:
 
 
 def report_default_model(models_dir: Path, default: str, runtime: str, answer: Connection) -> None:
-    """In the check's child process: load the default model, send back its problem (None when it loads)."""
+    """In the check's child process: load the default model, send back its problem (None when it loads).
+
+    The runtimes' own start-up notices would read as part of the server's answer: the child's output is muted."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     from app.errors import ModelLoadError
     from app.inference.registry import load_default
 
@@ -58,10 +71,9 @@ def check_default_model(models_dir: Path, default: str, runtime: str) -> str | N
 def serving_threads(environ: MutableMapping[str, str]) -> None:
     """One TensorFlow compute thread per worker, unless TF_NUM_INTRAOP_THREADS says otherwise.
 
-    A model call here is small (one image, or a few batched), and splitting it across cores costs more in
-    hand-offs than it saves, while the worker's event loop needs a core of its own. Measured on 2 cores, 1 worker:
-    POST /predict canvas c=1 p50 2.6-2.7 → 2.3 ms, /predict/batch (16 images) 7.8 → 6.7 ms, c=16 unchanged.
-    Scale with --workers instead. Set before TensorFlow is imported here or in a worker (they inherit it)."""
+    A model call here is small (one image, or a few batched): splitting it across cores costs more in hand-offs
+    than it saves, and the worker's event loop needs a core of its own (benchmarks/RESULTS.md). Scale with
+    --workers instead. Set before TensorFlow is imported here or in a worker (they inherit it)."""
     environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
@@ -76,58 +88,81 @@ def at_least_one(text: str) -> int:
     return value
 
 
+# serve's flags (argparse's names) and the settings they override.
+SERVE_FLAGS = {"host": "host", "port": "port", "workers": "workers", "graceful_timeout": "graceful_timeout",
+               "model_dir": "models_dir", "default_model": "default_model", "runtime": "runtime"}
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings with the flags given on the command line as overrides.
+
+    ValueError with one line naming the variable when a setting is invalid."""
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    given = {flag: field for flag, field in SERVE_FLAGS.items() if getattr(args, flag) is not None}
+    try:
+        return Settings(**{field: getattr(args, flag) for flag, field in given.items()})
+    except ValidationError as error:
+        flags = {field: "--" + flag.replace("_", "-") for flag, field in given.items()}
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            problems.append(f"{flags.get(field, 'DIGIT_LAB_' + field.upper())}: {item['msg']}")
+        raise ValueError("; ".join(problems)) from None
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """A worker's app (the workers are spawned: this is what they call, with the supervisor's settings)."""
+    from app.main import create_app
+
+    return create_app(settings)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.model_dir:
-        os.environ["DIGIT_LAB_MODELS_DIR"] = str(args.model_dir)
-    if args.default_model:
-        os.environ["DIGIT_LAB_DEFAULT_MODEL"] = args.default_model
-    if args.runtime:
-        os.environ["DIGIT_LAB_RUNTIME"] = args.runtime
-    serving_threads(os.environ)
-    from app.config import get_settings
-
     try:
-        settings = get_settings()
-    except Exception as error:  # a bad environment variable: say which, without a traceback
-        print(f"digit-lab serve: invalid setting: {error}", file=sys.stderr)
+        settings = serve_settings(args)
+    except ValueError as error:
+        print(f"digit-lab serve: invalid setting {error}", file=sys.stderr)
         return 2
-    # Load the models before uvicorn starts: a missing or corrupt model is then one clear line and exit 1,
-    # not a lifespan traceback. One worker serves this registry; several workers (or --reload) load their own.
+    serving_threads(os.environ)
     from app.errors import ModelLoadError
     from app.inference.registry import Registry
-    from app.workers import PortUnavailable, balanced_workers_supported, run_workers
+    from app.workers import PortUnavailable, reuse_port_supported, run_workers
 
-    serves_here = args.workers == 1 and not args.reload
-    target: object = "app.main:create_app"
-    if serves_here:
-        from app.main import create_app
-
-        try:
-            registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
-                                     background=not settings.preload_all)
-        except ModelLoadError as error:
-            print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
-            return 1
-        target = create_app(settings, registry)
-    else:
-        # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a
-        # start), and in a child process: the supervisor would otherwise keep TensorFlow (~600 MB) doing nothing.
+    options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
+                   access_log=settings.access_log, timeout_graceful_shutdown=settings.graceful_timeout)
+    if settings.workers > 1:
+        if not reuse_port_supported():
+            print("digit-lab serve: cannot start: --workers above 1 needs SO_REUSEPORT (Linux, macOS); run one "
+                  "process per port behind a proxy instead", file=sys.stderr)
+            return 2
+        # Each worker loads its own models, so here the default model alone is checked (the rest cannot stop a
+        # start): a bad one is then one line here, not a traceback from every worker.
         problem = check_default_model(settings.models_dir, settings.default_model, settings.runtime)
         if problem:
             print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
             return 1
-    options = dict(app=target, factory=isinstance(target, str), host=args.host, port=args.port,
-                   log_level=settings.log_level, access_log=settings.access_log,
-                   timeout_graceful_shutdown=args.graceful_timeout)
-    if args.workers > 1 and not args.reload and balanced_workers_supported():
-        try:
-            return run_workers(options, args.workers)  # a socket per worker (app/workers.py); no TensorFlow here
+        try:  # a socket per worker (app/workers.py); each builds its app from these settings
+            return run_workers({**options, "app": functools.partial(build_app, settings), "factory": True},
+                               settings.workers)
         except PortUnavailable as error:
             print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
             return 1
-    uvicorn.run(**options, workers=args.workers, reload=args.reload)
+    # Load the models before uvicorn starts: a missing or corrupt model is then one clear line and exit 1,
+    # not a lifespan traceback.
+    try:
+        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
+                                 background=not settings.preload_all)
+    except ModelLoadError as error:
+        print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
+        return 1
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings, registry), **options)
     # Uvicorn has shut down cleanly: requests answered, lifespan closed. (It then re-raises SIGTERM, which ends a
     # normal process here; as a container's PID 1 that signal is ignored and we get here.) Python's own teardown
     # would now spend seconds unloading TensorFlow and can crash in its C++ threads ("terminate called without an
@@ -231,19 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web demo and the JSON API",
                                 description="Serve the drawing page on / and the API (see /docs).")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    # Port, workers and grace period default from the environment so a container can set them without a new CMD;
-    # argparse converts a string default with `type`, so a bad value gets a usage error, not a traceback.
-    serve.add_argument("--port", type=int, default=os.environ.get("DIGIT_LAB_PORT", "8000"),
-                       help="port (default: $DIGIT_LAB_PORT or 8000)")
-    serve.add_argument("--workers", type=at_least_one, default=os.environ.get("DIGIT_LAB_WORKERS", "1"),
-                       help="worker processes, each with its own socket on the port "
-                            "(default: $DIGIT_LAB_WORKERS or 1)")
-    serve.add_argument("--model-dir", type=Path, help="directory of trained models (default: ./models)")
-    serve.add_argument("--default-model", help="model used when a request names none (default: cnn)")
-    serve.add_argument("--runtime", choices=["keras", "litert"], help="inference runtime (default: keras)")
-    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
-    serve.add_argument("--graceful-timeout", type=int, default=os.environ.get("DIGIT_LAB_GRACEFUL_TIMEOUT", "10"),
+    # Every serve flag defaults to None: an unset flag leaves the setting to DIGIT_LAB_<NAME> or its default.
+    serve.add_argument("--host", help="interface to bind (default: $DIGIT_LAB_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: $DIGIT_LAB_PORT or 8000)")
+    serve.add_argument("--workers", type=at_least_one,
+                       help="worker processes, each with its own socket on the port (default: $DIGIT_LAB_WORKERS or 1)")
+    serve.add_argument("--model-dir", type=Path,
+                       help="directory of trained models (default: $DIGIT_LAB_MODELS_DIR or the shipped models)")
+    serve.add_argument("--default-model",
+                       help="model used when a request names none "
+                            f"(default: $DIGIT_LAB_DEFAULT_MODEL or {DEFAULT_MODEL})")
+    serve.add_argument("--runtime", choices=["keras", "litert"],
+                       help="inference runtime (default: $DIGIT_LAB_RUNTIME or keras)")
+    serve.add_argument("--graceful-timeout", type=int,
                        help="seconds in-flight requests get to finish after SIGTERM "
                             "(default: $DIGIT_LAB_GRACEFUL_TIMEOUT or 10)")
     serve.set_defaults(run=cmd_serve)
@@ -265,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a trained model on the MNIST test set",
                                    description="Measure a model through the serving preprocessing.")
-    evaluate.add_argument("--model", default="cnn", help="model id (default: %(default)s)")
+    evaluate.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
     evaluate.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")

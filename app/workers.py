@@ -39,9 +39,14 @@ class PortUnavailable(Exception):
     """The port is taken (or not ours to use); said before any worker starts."""
 
 
+def reuse_port_supported() -> bool:
+    """Several sockets may share a port (Linux, macOS); not on Windows."""
+    return hasattr(socket, "SO_REUSEPORT")
+
+
 def balanced_workers_supported() -> bool:
-    """SO_REUSEPORT spreads connections across sockets on Linux; elsewhere it does not (or does not exist)."""
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    """SO_REUSEPORT spreads connections across sockets on Linux; elsewhere one socket may take them all."""
+    return sys.platform.startswith("linux") and reuse_port_supported()
 
 
 def port_socket(host: str, port: int) -> socket.socket:

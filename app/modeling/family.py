@@ -63,7 +63,6 @@ SPECS: dict[str, ModelSpec] = {
         for name, title in MLP_ACTIVATIONS.items()
     },
 }
-DEFAULT_MODEL = CNN_SPEC.id
 
 
 def with_adam(spec: ModelSpec) -> ModelSpec:
