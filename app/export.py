@@ -36,8 +36,10 @@ def convert(model) -> bytes:
     import keras
     import tensorflow as tf
 
+    from app.preprocess import FIELD
+
     served = multi_output(model)
-    signature = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name=INPUT_NAME)]
+    signature = [tf.TensorSpec([None, FIELD, FIELD, 1], tf.float32, name=INPUT_NAME)]
     with tempfile.TemporaryDirectory(prefix="digit-lab-export-") as saved_model_dir:
         archive = keras.export.ExportArchive()
         archive.track(served)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.modeling import DEFAULT_MODEL
 from app.modeling.card import ModelCard
 
 # A 28x28 PNG of a "7" from the MNIST test set, dark on white, for /docs' "Try it out".
@@ -29,7 +30,7 @@ class PredictRequest(BaseModel):
     model_config = REQUEST_CONFIG
 
     image: str = ImageField
-    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=["cnn"])
+    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=[DEFAULT_MODEL])
     explain: bool = Field(False, description="Also return hidden-layer activations and the logits.")
 
 

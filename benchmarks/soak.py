@@ -18,7 +18,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -33,6 +32,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from app.benchmark.bench import free_port
 from app.benchmark.inputs import MNIST_DIR, data_url, png
 
 MAX_RSS_GROWTH = 0.10
@@ -120,12 +120,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(model_dir: Path | None) -> tuple[subprocess.Popen, str]:

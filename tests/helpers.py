@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -10,14 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from app.benchmark.bench import free_port  # noqa: F401  (one definition: the benchmark starts servers too)
+
 START_TIMEOUT_S = 240  # TensorFlow's import and the model warm-up, on a busy two-core CI machine
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = START_TIMEOUT_S,

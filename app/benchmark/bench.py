@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the app is imported lazily: the benchmark's own process sta
     from app.inference.registry import LoadedModel
 
 from app.benchmark.inputs import MNIST_DIR, data_url, png
+from app.preprocess import FIELD
 
 STARTUP_LINE = "Application startup complete."
 READY_TIMEOUT_S = 120.0
@@ -113,7 +114,7 @@ def sample_digits(count: int) -> list[np.ndarray]:
         data = load_mnist(MNIST_DIR)
         return [data.x_test[i] for i in range(count)]
     except Exception:  # the benchmark must still run anywhere the server runs
-        digit = np.zeros((28, 28), dtype=np.uint8)
+        digit = np.zeros((FIELD, FIELD), dtype=np.uint8)
         digit[6:9, 7:21] = 255
         for row in range(9, 23):
             digit[row, 19 - (row - 9) // 2 : 22 - (row - 9) // 2] = 255
@@ -161,6 +162,7 @@ def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -15,8 +15,9 @@ import tensorflow as tf
 from app.errors import ModelLoadError
 from app.inference.activations import EXPLAIN_MAP_SIDE, EXPLAIN_MAX_CHANNELS, pool_maps  # noqa: F401 (re-exported)
 from app.modeling import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
+from app.preprocess import FIELD
 
-INPUT_SIGNATURE = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")]
+INPUT_SIGNATURE = [tf.TensorSpec([None, FIELD, FIELD, 1], tf.float32, name="image")]
 
 
 class KerasRuntime:
@@ -53,6 +54,6 @@ class KerasRuntime:
 
     def warm(self) -> None:
         """Run both graph paths once so the first request pays nothing for tracing."""
-        blank = np.zeros((2, 28, 28, 1), dtype=np.float32)
+        blank = np.zeros((2, FIELD, FIELD, 1), dtype=np.float32)
         self.predict(blank)
         self.explain(blank[:1])

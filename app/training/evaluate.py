@@ -8,14 +8,14 @@ import keras
 import numpy as np
 
 from app.errors import BlankImageError
-from app.preprocess import to_mnist
+from app.preprocess import FIELD, to_mnist
 
 EVAL_BATCH = 1000
 
 
 def prepare(images: np.ndarray) -> np.ndarray:
     """uint8 MNIST digits → what the server would feed the model: to_mnist(image), shape (n, 28, 28, 1)."""
-    out = np.empty((len(images), 28, 28, 1), dtype=np.float32)
+    out = np.empty((len(images), FIELD, FIELD, 1), dtype=np.float32)
     for i, image in enumerate(images):
         try:
             out[i, ..., 0] = to_mnist(image)  # uint8 levels: the same result as image / 255, faster
