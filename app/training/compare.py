@@ -1,4 +1,4 @@
-"""The family side by side, from the model cards alone: a table for the terminal and for the README."""
+"""The family side by side, from the model cards alone: a table for the terminal and for docs/lab.md."""
 
 from __future__ import annotations
 

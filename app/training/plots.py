@@ -1,4 +1,4 @@
-"""The lab's charts as PNG files for the README, drawn from the model cards (matplotlib, optional extra)."""
+"""The lab's charts as PNG files for docs/lab.md, drawn from the model cards (matplotlib, optional extra)."""
 
 from __future__ import annotations
 
