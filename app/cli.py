@@ -175,9 +175,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
+def read_mnist(command: str, source: Path | None):  # -> Mnist | None
+    """MNIST for a command, or None after one line that says why it cannot be read (no traceback)."""
+    from app.training.data import load_mnist
+
+    try:
+        return load_mnist(source)
+    except (OSError, ValueError) as error:
+        print(f"digit-lab {command}: cannot read MNIST from {source or 'the Keras download'}: {error}",
+              file=sys.stderr)
+        return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from app.modeling.family import SPECS, with_adam
-    from app.training.data import load_mnist
     from app.training.train import train
 
     ids = list(SPECS) if args.all else args.model
@@ -188,7 +199,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     specs = [SPECS[i] for i in ids]
     if args.adam:
         specs = [with_adam(spec) for spec in specs if spec.kind == "mlp"]
-    data = load_mnist(args.data)
+    data = read_mnist("train", args.data)
+    if data is None:
+        return 2
     for n, spec in enumerate(specs, start=1):
         model_id = spec.id
         print(f"[{n}/{len(specs)}] training {model_id} …", file=sys.stderr)
@@ -203,14 +216,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import keras
 
     from app.modeling import layers as _layers  # noqa: F401  (registers Maxout)
-    from app.training.data import load_mnist
     from app.training.evaluate import evaluate, prepare
 
     path = args.model_dir / f"{args.model}.keras"
     if not path.exists():
         print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
         return 2
-    data = load_mnist(args.data)
+    data = read_mnist("evaluate", args.data)
+    if data is None:
+        return 2
     model = keras.models.load_model(path, compile=False)
     result = evaluate(model, prepare(data.x_test[: args.limit]), data.y_test[: args.limit])
     print(f"{args.model}: {result.report()}")
@@ -250,8 +264,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown_table(cards) + "\n", encoding="utf-8")
         print(f"table → {args.markdown}", file=sys.stderr)
     if args.plots:
+        from importlib.util import find_spec
+
         from app.training.plots import write_all
 
+        if find_spec("matplotlib") is None:
+            print("digit-lab compare: --plots needs matplotlib: pip install 'digit-lab[lab]'", file=sys.stderr)
+            return 2
         for path in write_all(cards, args.plots):
             print(f"chart → {path}", file=sys.stderr)
     return 0

@@ -1,5 +1,5 @@
-"""One Settings object: the environment sets it, `digit-lab serve` flags override it explicitly (never by writing
-the environment), and a bad value is one line and exit status 2."""
+"""The command line: one Settings object that the environment sets and `digit-lab serve` flags override
+explicitly (never by writing the environment); bad values and unreadable inputs are one line and exit status 2."""
 
 from __future__ import annotations
 
@@ -51,3 +51,9 @@ def test_a_bad_environment_value_is_one_line_and_exit_2(monkeypatch: pytest.Monk
 def test_a_flag_out_of_range_names_the_flag(capsys) -> None:
     assert main(["serve", "--port", "70000"]) == 2
     assert capsys.readouterr().err.startswith("digit-lab serve: invalid setting --port: ")
+
+
+def test_training_from_missing_data_is_one_line(tmp_path, capsys) -> None:
+    assert main(["train", "--model", "linear", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("digit-lab train: cannot read MNIST from "), err
