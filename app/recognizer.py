@@ -41,7 +41,7 @@ def image_from_text(text: str, settings: Settings) -> np.ndarray:
     return image_from_bytes(decode_base64_image(text, settings.max_request_bytes), settings)
 
 
-async def prepare(text: str, settings: Settings) -> np.ndarray:
+async def image_from_text_async(text: str, settings: Settings) -> np.ndarray:
     """Data URL or bare base64 → the 28x28 input: on the event loop when it is a small plain PNG."""
     data = decode_base64_image(text, settings.max_request_bytes)
     if quick_to_decode(data, INLINE_MAX_PIXELS):
@@ -55,9 +55,9 @@ async def loaded_model(registry: Registry, model_id: str | None) -> LoadedModel:
     return loaded if loaded is not None else await run_in_threadpool(registry.get, model_id)
 
 
-async def predict_one(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
-    """One prepared image through the model's batcher, awaited."""
-    probabilities = await loaded.batcher.predict(image[..., np.newaxis])
+async def recognise_async(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
+    """One 28x28 input through the model's batcher, awaited on the event loop."""
+    probabilities = await loaded.batcher.predict_async(image[..., np.newaxis])
     return _prediction(loaded, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
 
 
@@ -104,11 +104,13 @@ def _explanation(loaded: LoadedModel, batch: np.ndarray) -> Explanation:
     )
 
 
-def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, explain: bool = False) -> list[Prediction]:
-    """Run prepared 28x28 images through one model in a single call; answers in order."""
+def recognise_blocking(images: list[np.ndarray], loaded: LoadedModel, started: float,
+                       explain: bool = False) -> list[Prediction]:
+    """28x28 inputs through one model, waiting in this (worker) thread; answers in order. One image goes through
+    the batcher, so it shares a model call with concurrent requests; several go in one call of their own."""
     batch = np.stack(images)[..., np.newaxis]
     if len(images) == 1:  # single images from concurrent requests share model calls
-        probabilities = loaded.batcher.predict_one(batch[0])[np.newaxis]
+        probabilities = loaded.batcher.predict_blocking(batch[0])[np.newaxis]
     else:
         probabilities = loaded.runtime.predict(batch)
     explanation = _explanation(loaded, batch[:1]) if explain else None
@@ -119,8 +121,8 @@ def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, expla
     ]
 
 
-def compare(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
-    """One prepared image answered by every loaded model (default first)."""
+def every_model_answers(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
+    """One 28x28 input answered by every loaded model (default first)."""
     batch = image[np.newaxis, ..., np.newaxis]
     registry.wait()  # every model answers, even in the first seconds while some still load
     order = [registry.default] + sorted(m for m in registry.models if m != registry.default)

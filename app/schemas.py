@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.inference.card import ModelCard
+from app.modeling import DEFAULT_MODEL
+from app.modeling.card import ModelCard
 
 # A 28x28 PNG of a "7" from the MNIST test set, dark on white, for /docs' "Try it out".
 EXAMPLE_IMAGE = (
@@ -31,7 +32,7 @@ class PredictRequest(BaseModel):
     model_config = REQUEST_CONFIG
 
     image: str = ImageField
-    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=["cnn"])
+    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=[DEFAULT_MODEL])
     explain: bool = Field(False, description="Also return hidden-layer activations and the logits.")
 
 

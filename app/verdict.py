@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.inference.card import VerdictThresholds
+from app.modeling.card import VerdictThresholds
 
 Verdict = Literal["digit", "unsure", "not-a-digit"]
 Reason = Literal["confident", "low-confidence", "several-shapes", "blob", "straight-line"]

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from app.errors import BlankImageError
-from app.preprocess import to_mnist
+from app.preprocess import FIELD, to_mnist
 from app.training.pen import EVAL_SIZES, PenDigit, place, render
 
 EVAL_BATCH = 1000
@@ -21,7 +21,7 @@ PAD_MARGIN = 0.02  # a drawn digit keeps this far from the pad's edge
 
 def prepare(images: np.ndarray) -> np.ndarray:
     """uint8 MNIST digits → what the server would feed the model: to_mnist(image), shape (n, 28, 28, 1)."""
-    out = np.empty((len(images), 28, 28, 1), dtype=np.float32)
+    out = np.empty((len(images), FIELD, FIELD, 1), dtype=np.float32)
     for i, image in enumerate(images):
         try:
             out[i, ..., 0] = to_mnist(image)  # uint8 levels: the same result as image / 255, faster
@@ -141,7 +141,7 @@ class PenEvaluation:
 
 def prepare_pen(digits: list[PenDigit], cases: list[PenCase], progress: bool = False) -> np.ndarray:
     """Each case drawn as the page sends it, then through the serving preprocessing: (n, 28, 28, 1)."""
-    out = np.empty((len(cases), 28, 28, 1), dtype=np.float32)
+    out = np.empty((len(cases), FIELD, FIELD, 1), dtype=np.float32)
     step = max(1, len(cases) // 10)
     for i, case in enumerate(cases):
         out[i, ..., 0] = to_mnist(draw_case(digits[case.index], case))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.inference.card import VerdictThresholds
+from app.modeling.card import VerdictThresholds
 from app.training.outliers import animals, pen_symbols
 from app.verdict import decide
 
@@ -85,5 +85,6 @@ def report(predict: Callable[[np.ndarray], np.ndarray], thresholds: VerdictThres
         negatives.append(v.scores)
     negative = np.concatenate(negatives)
     lines.append(f"all held-out non-digit kinds: AUROC {auroc(positive, negative):.4f}, FPR at 95% TPR "
-                 f"{fpr_at_tpr(positive, negative):.2%} (score: calibrated top probability, 0 when the shape rules fire)")
+                 f"{fpr_at_tpr(positive, negative):.2%} "
+                 "(score: calibrated top probability, 0 when the shape rules fire)")
     return "\n".join(lines)

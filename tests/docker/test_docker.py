@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import PROJECT_ROOT
-from tests.conftest import canvas_png, data_url, skip_or_fail
+from tests.conftest import PROJECT_ROOT, canvas_png, data_url, skip_or_fail
+from tests.helpers import free_port
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -45,12 +45,6 @@ def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
 
 def inspect(name: str) -> dict:
     return json.loads(docker("inspect", name).stdout)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.inference.card import VerdictThresholds
+from app.modeling.card import VerdictThresholds
 from app.preprocess import to_mnist
 from app.training.evaluate import prepare
 from app.training.pen import render
