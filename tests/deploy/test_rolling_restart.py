@@ -210,6 +210,9 @@ def test_rolling_restart_under_steady_load_fails_no_request(replicas: dict[str, 
 
     failures = result.failures
     assert not failures, f"{len(failures)} of {len(result.outcomes)} requests failed, e.g. {failures[:5]}"
+    # And the drain, not the balancer's retries, kept them whole: no request reached a stopping replica. (Without
+    # the drain HAProxy re-sends the requests a stopping replica refuses; kube-proxy has no such safety net.)
+    assert summary["haproxy_retries"] == 0 and summary["haproxy_redispatches"] == 0, summary
     # The load really was there the whole time, and every restart happened inside it: each one's stop and start
     # saw requests answered (by the other replicas) while it was out.
     assert len(result.outcomes) == RATE * DURATION
