@@ -1,6 +1,7 @@
-"""HAProxy as the load balancer of tests/deploy/test_rolling_restart.py: the configuration, the process, and its
-runtime API (a Unix socket) through which the test takes a replica out of rotation and puts it back, as
-Kubernetes removes a terminating pod from the Service's endpoints before the container is stopped.
+"""HAProxy as the load balancer of tests/deploy/test_rolling_restart.py: the configuration (health checks as the
+Deployment's readinessProbe), the process, and its runtime API (a Unix socket) through which the test takes a
+replica out of rotation and puts it back, as Kubernetes removes a terminating pod from the Service's endpoints
+before the container is stopped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 BACKEND = "replicas"
@@ -29,6 +31,7 @@ defaults
     # Longer than any test: the balancer never closes an idle client connection while a request is being sent.
     timeout http-keep-alive 300s
     timeout queue 40s
+    timeout check {check_timeout}s
     # Safety nets for what a drain cannot cover (a replica that dies unannounced): a failed connection or an
     # empty answer is tried again, on another replica. The test reports how often they were needed.
     retries 3
@@ -41,13 +44,31 @@ frontend web
 
 backend {backend}
     balance roundrobin
-    # What the Deployment's readinessProbe asks, twice a second; two answers in a row change the verdict.
+    # What the Deployment's readinessProbe asks, as often and as patiently (its period, timeout and thresholds).
     option httpchk
-    http-check send meth GET uri /readyz
+    http-check send meth GET uri {path}
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    # maxconn: a replica gets a few requests at a time and the rest wait in HAProxy's queue, so a burst
+    # cannot pile up inside one replica and make it miss its health checks.
+    default-server inter {period}s fall {fall} rise {rise} maxconn 8
 {servers}
 """
+
+
+@dataclass
+class Probe:
+    """A readinessProbe's httpGet path and timing, in Kubernetes' terms."""
+
+    path: str
+    period_s: int = 10
+    timeout_s: int = 1
+    failure_threshold: int = 3
+    success_threshold: int = 1
+
+    @classmethod
+    def from_manifest(cls, probe: dict) -> Probe:
+        return cls(probe["httpGet"]["path"], probe.get("periodSeconds", 10), probe.get("timeoutSeconds", 1),
+                   probe.get("failureThreshold", 3), probe.get("successThreshold", 1))
 
 
 def haproxy_binary() -> str | None:
@@ -55,12 +76,14 @@ def haproxy_binary() -> str | None:
 
 
 class HAProxy:
-    def __init__(self, binary: str, directory: Path, port: int, replicas: dict[str, int]) -> None:
+    def __init__(self, binary: str, directory: Path, port: int, replicas: dict[str, int], probe: Probe) -> None:
         self.binary, self.port, self.socket = binary, port, directory / "haproxy.sock"
         self.config = directory / "haproxy.cfg"
         servers = "\n".join(f"    server {name} 127.0.0.1:{replica_port} check"
                             for name, replica_port in replicas.items())
-        self.config.write_text(CONFIG.format(socket=self.socket, port=port, backend=BACKEND, servers=servers))
+        self.config.write_text(CONFIG.format(socket=self.socket, port=port, backend=BACKEND, servers=servers,
+                                             path=probe.path, period=probe.period_s, check_timeout=probe.timeout_s,
+                                             fall=probe.failure_threshold, rise=probe.success_threshold))
         self.process: subprocess.Popen[str] | None = None
 
     @property

@@ -2,7 +2,8 @@
 may fail. This is what a Kubernetes rolling update does to the pods of deploy/kubernetes, played on this machine:
 
 - replicas: containers of the LiteRT image (DIGIT_LAB_REPLICA_RUNTIME=keras for the TensorFlow one), each on its
-  own 127.0.0.1 port, one worker each, read-only root and a tmpfs /tmp, as the Deployment runs them;
+  own 127.0.0.1 port, run as the matching kustomization's Deployment says (its environment, user, memory limit,
+  read-only root, dropped capabilities, no privilege escalation, /tmp of the emptyDir's size);
 - the Service: HAProxy on 127.0.0.1, health-checking each replica's /readyz like the readinessProbe;
 - a pod's termination: the replica leaves the rotation first (Kubernetes removes the endpoint; the preStop sleep
   covers the delay), requests in flight on it finish, then `docker stop` sends SIGTERM, the container starts
@@ -31,13 +32,15 @@ import pytest
 from app.config import PROJECT_ROOT
 from tests.conftest import data_url, skip_or_fail
 from tests.containers import Container, build_image, docker, free_port, inspect, require_engine
-from tests.deploy.haproxy import HAProxy, haproxy_binary
+from tests.deploy.haproxy import HAProxy, Probe, haproxy_binary
+from tests.deploy.kustomize import render
 from tests.deploy.load import LoadResult, steady_load
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 RUNTIME = os.environ.get("DIGIT_LAB_REPLICA_RUNTIME", "litert")
 IMAGE = f"digit-lab:{RUNTIME}-test"
+KUSTOMIZATION = PROJECT_ROOT / "deploy" / "kubernetes" / ("base" if RUNTIME == "keras" else f"overlays/{RUNTIME}")
 REPLICAS = 3
 RATE = 100  # requests a second
 DURATION = 60  # seconds of load
@@ -66,6 +69,37 @@ def rss_mb(pid: int) -> float:
 
 def server_pid(box: Container) -> int:
     return int(inspect(box.name)["State"]["Pid"])
+
+
+def pod_spec() -> tuple[dict, dict]:
+    """The Deployment's pod spec and its one container, as rendered from the kustomization."""
+    deployment = next(r for r in render(KUSTOMIZATION) if r["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return pod, container
+
+
+def pod_as_docker_run() -> tuple[list[str], int, int]:
+    """`docker run` options that run the container as the Deployment's pod spec does, its port, and the seconds
+    `docker stop` waits (the grace period less the preStop sleep, which the drain stands in for here)."""
+    pod, container = pod_spec()
+    security = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+    options = [arg for item in container.get("env", []) for arg in ("--env", f"{item['name']}={item['value']}")]
+    options += ["--user", f"{security['runAsUser']}:{security.get('runAsGroup', security['runAsUser'])}"]
+    if security.get("readOnlyRootFilesystem"):
+        options.append("--read-only")
+    options += [arg for cap in security.get("capabilities", {}).get("drop", []) for arg in ("--cap-drop", cap)]
+    if security.get("allowPrivilegeEscalation") is False:
+        options += ["--security-opt", "no-new-privileges"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for mount in container.get("volumeMounts", []):
+        size = volumes[mount["name"]]["emptyDir"].get("sizeLimit", "64Mi").replace("Mi", "m")
+        options += ["--tmpfs", f"{mount['mountPath']}:size={size}"]
+    memory = container["resources"]["limits"]["memory"]
+    assert memory.endswith("Mi"), memory
+    options += ["--memory", str(int(memory[:-2]) * 2**20)]
+    grace = pod["terminationGracePeriodSeconds"] - container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    return options, container["ports"][0]["containerPort"], grace
 
 
 def wait_ready(box: Container, timeout: float = READY_TIMEOUT_S) -> float:
@@ -97,13 +131,11 @@ def replicas(balancer_binary: str) -> Iterator[dict[str, Container]]:
     boxes = {f"r{i}": Container(name=f"digit-lab-replica-{uuid.uuid4().hex[:8]}", port=free_port(),
                                 started=time.monotonic()) for i in range(1, REPLICAS + 1)}
     try:
+        pod_options, container_port, _ = pod_as_docker_run()
         for box in boxes.values():
             box.started = time.monotonic()
-            # As the Deployment runs it: one worker, read-only root, /tmp writable, the access log off (the
-            # balancer is in front); the port on loopback only.
-            docker("run", "--detach", "--name", box.name, "--read-only", "--tmpfs", "/tmp",
-                   "--env", "DIGIT_LAB_WORKERS=1", "--env", "DIGIT_LAB_ACCESS_LOG=false",
-                   "--publish", f"127.0.0.1:{box.port}:8000", image)
+            docker("run", "--detach", "--name", box.name, *pod_options,
+                   "--publish", f"127.0.0.1:{box.port}:{container_port}", image)
         for box in boxes.values():
             print(f"[deploy] {box.name}: docker run -> /readyz 200 in {wait_ready(box):.1f} s")
         yield boxes
@@ -118,7 +150,8 @@ def restart(balancer: HAProxy, server: str, box: Container) -> dict[str, float]:
     balancer.set_state(server, "maint")  # the endpoint is removed: no new request goes to it
     steps["drain_s"] = balancer.wait_idle(server, timeout=15)
     stopped = time.monotonic()
-    docker("stop", "--time", "15", box.name, timeout=30)  # SIGTERM; uvicorn lets requests in flight finish
+    # SIGTERM; uvicorn lets requests in flight finish, within what is left of the pod's grace period.
+    docker("stop", "--time", str(pod_as_docker_run()[2]), box.name, timeout=60)
     steps["stop_s"] = time.monotonic() - stopped
     state = inspect(box.name)["State"]
     assert state["ExitCode"] == 0, f"{box.name} exited {state['ExitCode']} on docker stop:\n{box.logs()}"
@@ -148,7 +181,8 @@ def test_rolling_restart_under_steady_load_fails_no_request(replicas: dict[str, 
     assert expected.status_code == 200, expected.text
     expected_digit = expected.json()["digit"]
 
-    balancer = HAProxy(balancer_binary, tmp_path, free_port(), {name: box.port for name, box in replicas.items()})
+    balancer = HAProxy(balancer_binary, tmp_path, free_port(), {name: box.port for name, box in replicas.items()},
+                       Probe.from_manifest(pod_spec()[1]["readinessProbe"]))
     with balancer.running():
         for server in replicas:
             balancer.wait_status(server, "UP", timeout=15)
@@ -225,7 +259,7 @@ def test_rolling_restart_under_steady_load_fails_no_request(replicas: dict[str, 
     # A floor against a stalled balancer, not a speed target: on a machine shared with other work the replicas
     # can lag the offered rate a little (the latencies then show the queueing).
     assert summary["throughput_rps"] >= 0.6 * RATE, summary
-    assert len(in_window) >= 0.8 * RATE * (CPU_WINDOW[1] - CPU_WINDOW[0])
+    assert len(in_window) >= 100, "too few answers in the CPU window for a CPU-per-request figure"
     # Every replica is a new process, and each served requests again after it came back.
     assert all(new_pids[name] != pids[name] for name in replicas), (pids, new_pids)
     for name in replicas:
