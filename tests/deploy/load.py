@@ -54,7 +54,9 @@ async def post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reque
 
 
 async def steady_load(host: str, port: int, body: bytes, expected_digit: int, *, rate: float, duration: float,
-                      connections: int = 32, timeout: float = 10) -> LoadResult:
+                      connections: int = 32, timeout: float = 10, give_up_after: float = 120) -> LoadResult:
+    """`give_up_after` seconds past the last due time, requests not yet sent fail unsent: the load ends by
+    then plus one `timeout` whatever the server does."""
     result = LoadResult()
     request = (f"POST /predict HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
@@ -64,6 +66,10 @@ async def steady_load(host: str, port: int, body: bytes, expected_digit: int, *,
         """One keep-alive connection taking due requests in turn; a broken one is reopened for the next."""
         stream = None
         while (sent := await due_times.get()) is not None:
+            if time.monotonic() > result.started + duration + give_up_after:
+                result.outcomes.append(Outcome(sent, time.monotonic() - sent, "not sent: the answers fell behind "
+                                               f"by more than {give_up_after:.0f} s"))
+                continue
             error = None
             try:
                 if stream is None:
