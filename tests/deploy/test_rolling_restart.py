@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
+import socket
 import threading
 import time
 import uuid
@@ -55,6 +57,24 @@ GIVE_UP_AFTER_S = 120
 CANVAS = PROJECT_ROOT / "benchmarks" / "canvas-chromium.png"
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "deploy"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def lasting_port(taken: set[int]) -> int:
+    """A free 127.0.0.1 port below the kernel's ephemeral range. A replica keeps its port across the restart,
+    and while it is stopped a port from the ephemeral range (what binding port 0 gives) can be taken as the
+    source port of any outgoing connection on the machine; `docker start` then fails with "address in use"."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(max(1024, low - 10_000), low), 200):
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            taken.add(port)
+            return port
+    raise AssertionError(f"no free port below {low}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -131,7 +151,8 @@ def balancer_binary() -> str:
 def replicas(balancer_binary: str) -> Iterator[dict[str, Container]]:
     require_engine()
     image = build_image(IMAGE, runtime=RUNTIME)
-    boxes = {f"r{i}": Container(name=f"digit-lab-replica-{uuid.uuid4().hex[:8]}", port=free_port(),
+    ports: set[int] = set()
+    boxes = {f"r{i}": Container(name=f"digit-lab-replica-{uuid.uuid4().hex[:8]}", port=lasting_port(ports),
                                 started=time.monotonic()) for i in range(1, REPLICAS + 1)}
     try:
         pod_options, container_port, _ = pod_as_docker_run()
