@@ -118,9 +118,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
             return 1
+    from app.connections import server_options
+
     options = dict(app=target, factory=isinstance(target, str), host=args.host, port=args.port,
                    log_level=settings.log_level, access_log=settings.access_log,
-                   timeout_graceful_shutdown=args.graceful_timeout)
+                   timeout_graceful_shutdown=args.graceful_timeout, **server_options(settings))
     if args.workers > 1 and not args.reload and balanced_workers_supported():
         try:
             return run_workers(options, args.workers)  # a socket per worker (app/workers.py); no TensorFlow here

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
                              "behind a proxy that logs already: it costs roughly 5-10% of throughput under load.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off if empty).")
     # Hostile load (docs/robustness.md): admission, connections and timeouts, per worker.
-    heavy_concurrency: int = Field(2, gt=0, description="Heavy requests (uploads, batches, compare, non-canvas "
+    heavy_concurrency: int = Field(1, gt=0, description="Heavy requests (uploads, batches, compare, non-canvas "
                                    "images) decoded at once per worker; each holds one decoded image in memory.")
     heavy_queue: int = Field(8, ge=0, description="Heavy requests waiting per worker; beyond, a 503 at once.")
     max_connections: int = Field(1000, gt=0, description="Open connections per worker; beyond, the oldest one "
