@@ -90,7 +90,7 @@ class Gate:
                 "queue": self.waiting}
 
 
-heavy = Gate("heavy", running=1, waiting=8)
+heavy = Gate("heavy", running=1, waiting=32)
 
 
 def configure(running: int, waiting: int) -> None:

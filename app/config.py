@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     # Hostile load (docs/robustness.md): admission, connections and timeouts, per worker.
     heavy_concurrency: int = Field(1, gt=0, description="Heavy requests (uploads, batches, compare, non-canvas "
                                    "images) decoded at once per worker; each holds one decoded image in memory.")
-    heavy_queue: int = Field(8, ge=0, description="Heavy requests waiting per worker; beyond, a 503 at once.")
+    heavy_queue: int = Field(32, ge=0, description="Heavy requests waiting per worker; beyond, a 503 at once.")
     max_connections: int = Field(1000, gt=0, description="Open connections per worker; beyond, the oldest one "
                                  "still sending its headers is closed (or the new one gets a 503).")
     limit_concurrency: int = Field(500, gt=0, description="Connections plus requests in flight per worker above "
