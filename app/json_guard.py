@@ -9,6 +9,10 @@ an error per item, so a refusal costs the parse and no more.
 
 Bodies that are not JSON at all (invalid, not UTF-8) pass through unchanged: the app's own messages for those
 stay as documented.
+
+The JSON bodies held by one worker at a time are bounded too (`body_budget_bytes`): each request may be up to
+the body limit, and hundreds of them at once would otherwise hold hundreds of megabytes. A request that would
+go over the budget gets a 503 with Retry-After; the page's canvas requests are a few kilobytes each.
 """
 
 from __future__ import annotations
@@ -92,51 +96,69 @@ def check_body(body: bytes, max_items: int) -> None:
     check_shape(parsed, max_items)
 
 
+BUSY = "The server is holding too many large requests right now; try again in a moment."
+
+
 class JsonGuardMiddleware:
     """Reads a JSON request's body (already capped by BodyLimitMiddleware), checks its shape, replays it."""
 
-    def __init__(self, app: ASGIApp, max_items: int) -> None:
+    held = 0  # bytes of JSON bodies this worker holds now, across requests
+
+    def __init__(self, app: ASGIApp, max_items: int, budget_bytes: int) -> None:
         self.app = app
         self.max_items = max_items
+        self.budget_bytes = budget_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in METHODS_WITH_BODY or not is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
+        counted = 0
         try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return  # the client left: nothing to answer, no work to do
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-        except HTTPException as error:  # the body limit, while streaming
-            await answer(send, error.status_code, str(error.detail), close=True)
-            return
-        body = b"".join(chunks)
-        try:
-            check_body(body, self.max_items)
-        except Refused as refused:
-            await answer(send, refused.status, refused.message)
-            return
-        replayed = False
+            chunks: list[bytes] = []
+            try:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client left: nothing to answer, no work to do
+                    chunk = message.get("body", b"")
+                    if JsonGuardMiddleware.held + len(chunk) > self.budget_bytes:
+                        await answer(send, 503, BUSY, close=True, retry_after=1)
+                        return
+                    JsonGuardMiddleware.held += len(chunk)
+                    counted += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+                body = b"".join(chunks)
+                del chunks
+                check_body(body, self.max_items)
+            except HTTPException as error:  # the body limit, while streaming
+                await answer(send, error.status_code, str(error.detail), close=True)
+                return
+            except Refused as refused:
+                await answer(send, refused.status, refused.message)
+                return
+            replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
 
-        await self.app(scope, replay, send)
+            await self.app(scope, replay, send)
+        finally:
+            JsonGuardMiddleware.held -= counted
 
 
-async def answer(send: Send, status: int, detail: str, close: bool = False) -> None:
+async def answer(send: Send, status: int, detail: str, close: bool = False, retry_after: int | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if close:
         headers.append((b"connection", b"close"))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

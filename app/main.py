@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     add_error_handlers(app)
     # Innermost first: the JSON shape check reads the body only once admitted, and admission buffers nothing
     # past the body limit.
-    app.add_middleware(JsonGuardMiddleware, max_items=settings.max_batch)
+    app.add_middleware(JsonGuardMiddleware, max_items=settings.max_batch, budget_bytes=settings.body_budget_bytes)
     configure_admission(settings.heavy_concurrency, settings.heavy_queue)
     app.add_middleware(AdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

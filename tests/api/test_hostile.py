@@ -295,3 +295,18 @@ def test_a_request_cut_by_shutdown_gets_a_503_not_a_500() -> None:
     asyncio.run(scenario())
     assert sent[0]["status"] == 503 and (b"connection", b"close") in sent[0]["headers"]
     assert b"restarting" in sent[1]["body"]
+
+
+def test_json_bodies_held_at_once_are_bounded_and_always_released(client: TestClient, settings,
+                                                                  monkeypatch) -> None:
+    from app.json_guard import JsonGuardMiddleware
+
+    canvas = {"image": data_url(png_bytes(stroke()))}
+    assert client.post("/predict", json=canvas).status_code == 200
+    post_raw(client, "/predict", b'{"image": "x", "image": "y"}')
+    post_raw(client, "/predict/batch", b'{"images": [' + b",".join([b"1"] * 1000) + b"]}")
+    client.post("/predict", json={"image": "eA=="})
+    assert JsonGuardMiddleware.held == 0, "every request gives its bytes back, refused or not"
+    monkeypatch.setattr(JsonGuardMiddleware, "held", settings.body_budget_bytes - 100)
+    busy = client.post("/predict", json=canvas)
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
