@@ -4,8 +4,9 @@ Why: plain `def` routes share one thread pool of 40. Forty slow uploads at once 
 the page, /models and even cheap uploads then waited about a minute while /healthz stayed green. Heavy work —
 uploads, batches, compare, and any /predict image that is not the page's small canvas PNG — now passes one
 gate per worker: at most `heavy_concurrency` run at once (so they hold at most that many threads and that many
-decoded images in memory), `heavy_queue` more wait without a thread, and anything beyond is answered 503 with
-Retry-After at once, before its body is read. The page's canvas predictions, pages and metadata never enter it.
+decoded images in memory), `heavy_queue` more wait without a thread (for at most `heavy_queue_wait_s`), and
+anything beyond is answered 503 with Retry-After at once, before its body is read. The page's canvas
+predictions, pages and metadata never enter it.
 
 A request still waiting in the queue when its client leaves is dropped before it does any work (the wait races
 the connection). Work already running is bounded by the decode budget (app.decode_budget) and finishes.
@@ -44,10 +45,11 @@ class ServerBusyError(DigitLabError):
 class Gate:
     """At most `running` holders at once and `waiting` more in line; enter() beyond that raises ServerBusyError."""
 
-    def __init__(self, name: str, running: int, waiting: int) -> None:
+    def __init__(self, name: str, running: int, waiting: int, max_wait_s: float = 30.0) -> None:
         self.name = name
         self.running = running
         self.waiting = waiting
+        self.max_wait_s = max_wait_s
         self.active = 0
         self._line: deque[asyncio.Future[None]] = deque()
 
@@ -69,12 +71,16 @@ class Gate:
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._line.append(turn)
         try:
-            await turn  # leave() hands its slot over by resolving this
-        except asyncio.CancelledError:
+            # leave() hands its slot over by resolving `turn`; a turn that does not come in time is a 503 too
+            await asyncio.wait_for(asyncio.shield(turn), self.max_wait_s)
+        except (asyncio.CancelledError, asyncio.TimeoutError) as stopped:
             if turn.done() and not turn.cancelled():
-                self.leave()  # the slot was handed to us as we were cancelled: pass it on
+                self.leave()  # the slot was handed to us as we stopped waiting: pass it on
             else:
+                turn.cancel()
                 self._line.remove(turn)
+            if isinstance(stopped, asyncio.TimeoutError):
+                raise ServerBusyError(BUSY) from None
             raise
 
     def leave(self) -> None:
@@ -93,9 +99,9 @@ class Gate:
 heavy = Gate("heavy", running=1, waiting=32)
 
 
-def configure(running: int, waiting: int) -> None:
+def configure(running: int, waiting: int, max_wait_s: float) -> None:
     """Size the heavy gate from the settings (create_app calls this)."""
-    heavy.running, heavy.waiting = running, waiting
+    heavy.running, heavy.waiting, heavy.max_wait_s = running, waiting, max_wait_s
 
 
 async def run_heavy(function: Callable[..., T], *args: Any) -> T:

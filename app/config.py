@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     request_read_s: float = Field(60.0, gt=0, description="Whole request read (headers and body), at most.")
     keep_alive_s: int = Field(5, gt=0, description="Idle time before a keep-alive connection is closed.")
     max_requests_per_connection: int = Field(1000, gt=0, description="Requests on one keep-alive connection.")
+    heavy_queue_wait_s: float = Field(30.0, gt=0, description="Longest wait in the heavy queue; then a 503.")
     body_budget_bytes: int = Field(128 * 1024 * 1024, gt=0, description="JSON request bodies held at once per "
                                    "worker, in bytes; a request beyond gets a 503.")
 

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     # Innermost first: the JSON shape check reads the body only once admitted, and admission buffers nothing
     # past the body limit.
     app.add_middleware(JsonGuardMiddleware, max_items=settings.max_batch, budget_bytes=settings.body_budget_bytes)
-    configure_admission(settings.heavy_concurrency, settings.heavy_queue)
+    configure_admission(settings.heavy_concurrency, settings.heavy_queue, settings.heavy_queue_wait_s)
     app.add_middleware(AdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     # Starlette spools an upload over 1 MiB to a temporary file; the body limit caps every upload, so a spool

@@ -448,7 +448,7 @@ def hostile_kinds() -> list[Kind]:
         Kind("corrupt-jpeg", 2, 422, "POST", "/predict", {"json": {"image": data_url(corrupt_jpeg(), "image/jpeg")}}),
         Kind("json-list", 1, 413, "POST", "/predict/batch",
              {"content": b'{"images": [' + b",".join([b"1"] * 300_000) + b"]}", "headers": as_json}),
-        Kind("json-keys", 1, 422, "POST", "/predict",
+        Kind("json-keys", 1, 413, "POST", "/predict",
              {"content": b"{" + b",".join(b'"k%d": 1' % i for i in range(100_000)) + b"}", "headers": as_json}),
         Kind("duplicate-keys", 1, 422, "POST", "/predict", {"content": b'{"image": "x", "image": "y"}',
                                                             "headers": as_json}),

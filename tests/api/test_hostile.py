@@ -310,3 +310,16 @@ def test_json_bodies_held_at_once_are_bounded_and_always_released(client: TestCl
     monkeypatch.setattr(JsonGuardMiddleware, "held", settings.body_budget_bytes - 100)
     busy = client.post("/predict", json=canvas)
     assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+
+
+def test_a_turn_that_does_not_come_in_time_is_a_503() -> None:
+    async def scenario() -> None:
+        gate = admission.Gate("test", running=1, waiting=4, max_wait_s=0.05)
+        await gate.enter()
+        with pytest.raises(admission.ServerBusyError):
+            await gate.enter()
+        assert gate.queued == 0 and gate.active == 1
+        gate.leave()
+        assert gate.active == 0
+
+    asyncio.run(scenario())
