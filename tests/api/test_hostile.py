@@ -323,3 +323,16 @@ def test_a_turn_that_does_not_come_in_time_is_a_503() -> None:
         assert gate.active == 0
 
     asyncio.run(scenario())
+
+
+def test_the_shape_check_skips_long_strings_exactly() -> None:
+    from app.json_guard import Refused, check_body, skeleton
+
+    body = json.dumps({"image": "data:image/png;base64," + "A" * 5000, "model": "cnn"}).encode()
+    assert json.loads(skeleton(body, 200)) == {"image": "", "model": "cnn"}
+    escaped = b'{"image": "a\\"b", "model": "cnn"}'
+    assert skeleton(escaped, 200) == escaped, "a body with escapes is checked whole"
+    with pytest.raises(Refused, match="more than 192 strings"):
+        check_body(json.dumps({"images": ["eA=="] * 300}).encode(), 64)
+    with pytest.raises(Refused, match="appears more than once"):
+        check_body(b'{"image": "' + b"A" * 5000 + b'", "image": "x"}', 64)
