@@ -21,7 +21,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -39,7 +39,7 @@ class ServerBusyError(DigitLabError):
     """The queue for this kind of work is full: come back shortly (Retry-After says when)."""
 
     status_code = 503
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    headers: ClassVar[dict[str, str]] = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 class Gate:
@@ -73,7 +73,7 @@ class Gate:
         try:
             # leave() hands its slot over by resolving `turn`; a turn that does not come in time is a 503 too
             await asyncio.wait_for(asyncio.shield(turn), self.max_wait_s)
-        except (asyncio.CancelledError, asyncio.TimeoutError) as stopped:
+        except (TimeoutError, asyncio.CancelledError) as stopped:
             if turn.done() and not turn.cancelled():
                 self.leave()  # the slot was handed to us as we stopped waiting: pass it on
             else:

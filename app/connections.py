@@ -27,7 +27,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -106,7 +106,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     # This worker's connections that are idle or reading a head, oldest first (a dict keeps insertion order):
     # eviction takes the first in O(1), which matters when thousands of connections arrive at once.
-    waiting: dict[GuardedHttpToolsProtocol, None] = {}
+    waiting: ClassVar[dict[GuardedHttpToolsProtocol, None]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

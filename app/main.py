@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from app import __version__
+from app.admission import AdmissionMiddleware
+from app.admission import configure as configure_admission
 from app.api import health, models, pages, predict
 from app.config import PROJECT_ROOT, Settings, get_settings
 from app.errors import DigitLabError
-from app.inference.registry import Registry
-from app.admission import AdmissionMiddleware
-from app.admission import configure as configure_admission
 from app.hygiene import HygieneMiddleware
+from app.inference.registry import Registry
 from app.json_guard import JsonGuardMiddleware
 from app.middleware import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.schemas import ErrorResponse

@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.inputs import data_url, png  # noqa: E402
-from benchmarks.soak import Kind, request_mix, rss_bytes, wait_ready, worker  # noqa: E402
+from benchmarks.inputs import data_url, png
+from benchmarks.soak import Kind, request_mix, rss_bytes, wait_ready, worker
 
 MiB = 1024 * 1024
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -261,11 +261,11 @@ async def attack_header(url: str, pid: int, size: int = 128 * MiB) -> dict:
             peak = max(peak, rss_bytes(pid))
             if reader.at_eof() or writer.is_closing():
                 break
-    except (ConnectionError, asyncio.TimeoutError):
+    except (TimeoutError, ConnectionError):
         pass
     try:
         answer = await asyncio.wait_for(reader.read(200), timeout=5)
-    except (ConnectionError, asyncio.TimeoutError):
+    except (TimeoutError, ConnectionError):
         pass
     refused_after = time.perf_counter() - started
     writer.close()
@@ -280,7 +280,7 @@ async def attack_header(url: str, pid: int, size: int = 128 * MiB) -> dict:
 def hold_slow_connections(host: str, port: int, count: int, seconds: float, ready: multiprocessing.Event) -> None:
     """In a helper process (each holds at most ~19,000 descriptors): `count` connections sending a header byte
     every few seconds, for `seconds`."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     async def main() -> None:
@@ -290,7 +290,7 @@ def hold_slow_connections(host: str, port: int, count: int, seconds: float, read
                 _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout=2)
                 writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
                 held.append(writer)
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 await asyncio.sleep(0.01)
             if n % 500 == 0:
                 await asyncio.sleep(0)
@@ -379,7 +379,7 @@ async def attack_heavy(url: str, copies: int = 42) -> dict:
                      b"Content-Length: %d\r\n\r\n" % len(upload))
         try:
             line = await asyncio.wait_for(reader.readline(), timeout=5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             line = b""
         status = line.split()[1].decode() if line.startswith(b"HTTP/") else "no answer"
         decisions.append((status, time.perf_counter() - started))
@@ -505,7 +505,8 @@ async def run(args: argparse.Namespace, url: str, pid: int) -> dict:
             results[name] = await attack_batches(url, pid)
         elif name == "soak":
             results[name] = await attack_soak(url, pid, args.soak_seconds, args.soak_concurrency)
-        results[name]["healthy_after"] = httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+        async with httpx.AsyncClient(timeout=10) as check:
+            results[name]["healthy_after"] = (await check.get(f"{url}/healthz")).status_code == 200
         print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
         await asyncio.sleep(2)
     return results

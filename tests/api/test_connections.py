@@ -108,7 +108,7 @@ def test_a_slow_or_silent_client_is_timed_out(server) -> None:
     partial, partial_s = exchange(port, b"GET / HTTP/1.1\r\nHost")
     assert_plain_refusal(partial, 408)
     assert partial_s < 3
-    body, body_s = exchange(port, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    _, body_s = exchange(port, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                                   b"Content-Length: 1000\r\n\r\n{")
     assert 2.5 < body_s < 5, "a body that stops arriving is given up"
 
