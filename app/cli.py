@@ -133,8 +133,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.inference.registry import Registry
     from app.workers import PortUnavailable, reuse_port_supported, run_workers
 
+    from app.connections import server_options
+
     options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
-                   access_log=settings.access_log, timeout_graceful_shutdown=settings.graceful_timeout)
+                   access_log=settings.access_log, timeout_graceful_shutdown=settings.graceful_timeout,
+                   **server_options(settings))
     if settings.workers > 1:
         if not reuse_port_supported():
             print("digit-lab serve: cannot start: --workers above 1 needs SO_REUSEPORT (Linux, macOS); run one "

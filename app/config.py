@@ -40,6 +40,24 @@ class Settings(BaseSettings):
     access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Turn it off "
                              "behind a proxy that logs already: it costs roughly 5-10% of throughput under load.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (off if empty).")
+    # Hostile load (docs/robustness.md): admission, connections and timeouts, per worker.
+    heavy_concurrency: int = Field(1, gt=0, description="Heavy requests (uploads, batches, compare, non-canvas "
+                                   "images) decoded at once per worker; each holds one decoded image in memory.")
+    heavy_queue: int = Field(32, ge=0, description="Heavy requests waiting per worker; beyond, a 503 at once.")
+    max_connections: int = Field(1000, gt=0, description="Open connections per worker; beyond, the oldest one "
+                                 "still sending its headers is closed (or the new one gets a 503).")
+    limit_concurrency: int = Field(500, gt=0, description="Connections plus requests in flight per worker above "
+                                   "which a request is answered 503 (uvicorn's limit_concurrency).")
+    max_header_bytes: int = Field(32 * 1024, gt=0, description="Request line and headers, in bytes (431 beyond).")
+    max_headers: int = Field(100, gt=0, description="Number of request headers (431 beyond).")
+    header_timeout_s: float = Field(10.0, gt=0, description="Time to send the request line and headers.")
+    body_timeout_s: float = Field(10.0, gt=0, description="Longest pause while sending a body.")
+    request_read_s: float = Field(60.0, gt=0, description="Whole request read (headers and body), at most.")
+    keep_alive_s: int = Field(5, gt=0, description="Idle time before a keep-alive connection is closed.")
+    max_requests_per_connection: int = Field(1000, gt=0, description="Requests on one keep-alive connection.")
+    heavy_queue_wait_s: float = Field(30.0, gt=0, description="Longest wait in the heavy queue; then a 503.")
+    body_budget_bytes: int = Field(128 * 1024 * 1024, gt=0, description="JSON request bodies held at once per "
+                                   "worker, in bytes; a request beyond gets a 503.")
 
 
 @lru_cache

@@ -25,6 +25,7 @@ import numpy as np
 import pyspng
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
+from app.decode_budget import check_decode_budget
 from app.errors import NotAnImageError, PayloadTooLargeError
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -37,6 +38,9 @@ REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "I", "F", "CMYK"}  # Image.reduce()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # PNG colour types the fast path reads: greyscale, RGB, RGBA — at 8 bits, not interlaced, no palette.
 PNG_FAST_COLOUR_TYPES = {0: "L", 2: "RGB", 6: "RGBA"}
+# The fast path's CRC walk runs on the event loop: a PNG of more chunks than this (a canvas has 3 or 4) goes to
+# Pillow's path, off the loop and under the chunk limit of app.decode_budget.
+PNG_FAST_MAX_CHUNKS = 64
 OPAQUE_RGBA = 0xFF000000  # an RGBA pixel read as little-endian uint32 is at least this when alpha is 255
 
 # Pillow's own bomb guard would raise its own warning/error; ours is stricter and speaks plainly.
@@ -75,6 +79,7 @@ def decode_image(data: bytes, max_pixels: int, max_side: int) -> np.ndarray:
     fast = _decode_plain_png(data, max_pixels, max_side)
     if fast is not None:
         return fast
+    check_decode_budget(data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -107,7 +112,9 @@ def _plain_png_mode(data: bytes) -> tuple[str, int, int] | None:
     if not data.startswith(PNG_SIGNATURE) or len(data) < 45:
         return None
     position, header, seen_data = len(PNG_SIGNATURE), None, False
-    while position + 12 <= len(data):
+    for _ in range(PNG_FAST_MAX_CHUNKS):
+        if position + 12 > len(data):
+            return None  # no IEND: truncated
         length, kind = struct.unpack_from(">I4s", data, position)
         end = position + 12 + length
         if end > len(data):
@@ -125,7 +132,7 @@ def _plain_png_mode(data: bytes) -> tuple[str, int, int] | None:
             break
         position = end
     else:
-        return None  # no IEND: truncated
+        return None  # too many chunks for the fast path (or no IEND)
     if header is None or not seen_data:
         return None
     width, height, depth, colour, _compression, _filter, interlace = header

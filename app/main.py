@@ -15,11 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 
 from app import __version__
+from app.admission import AdmissionMiddleware
+from app.admission import configure as configure_admission
 from app.api import health, models, pages, predict
 from app.assets import asset_dir
 from app.config import Settings, get_settings
 from app.errors import DigitLabError
+from app.hygiene import HygieneMiddleware
 from app.inference.registry import Registry
+from app.json_guard import JsonGuardMiddleware
 from app.middleware import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeadersMiddleware
 from app.schemas import ErrorResponse
 
@@ -31,6 +35,7 @@ DESCRIPTION = (
 # Any route can fail unexpectedly; the answer is then this generic body, never a traceback.
 SERVER_ERROR = {500: {"model": ErrorResponse, "description": "Unexpected server error (logged; no details sent)."}}
 MAX_FIELD_NAME = 60  # field names come from the client: never echo an unbounded one
+MAX_ERRORS_SHOWN = 3  # an error body stays small whatever the input: a few problems and a count of the rest
 
 
 @asynccontextmanager
@@ -50,7 +55,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def validation_message(error: RequestValidationError) -> str:
     """Pydantic's error list → one sentence per problem, without echoing the (possibly huge) input."""
     parts = []
-    for item in error.errors():
+    errors = error.errors()
+    for item in errors[:MAX_ERRORS_SHOWN]:
         where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")[:MAX_FIELD_NAME] or "body"
         if item.get("type") == "json_invalid":
             parts.append("The body is not valid JSON.")
@@ -63,7 +69,9 @@ def validation_message(error: RequestValidationError) -> str:
         elif item.get("type") == "extra_forbidden":
             parts.append(f"The field {where!r} is not accepted here.")
         else:
-            parts.append(f"{where}: {item.get('msg', 'invalid')}.")
+            parts.append(f"{where}: {str(item.get('msg', 'invalid'))[:200]}.")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        parts.append(f"(And {len(errors) - MAX_ERRORS_SHOWN:,} more problems.)")
     return " ".join(parts) or "The request is not valid."
 
 
@@ -72,7 +80,8 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DigitLabError)
     async def known_error(_: Request, error: DigitLabError) -> JSONResponse:
-        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+        return JSONResponse({"detail": error.message}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -103,6 +112,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.registry = registry
     add_error_handlers(app)
+    # Innermost first: the JSON shape check reads the body only once admitted, and admission buffers nothing
+    # past the body limit.
+    app.add_middleware(JsonGuardMiddleware, max_items=settings.max_batch, budget_bytes=settings.body_budget_bytes)
+    configure_admission(settings.heavy_concurrency, settings.heavy_queue, settings.heavy_queue_wait_s)
+    app.add_middleware(AdmissionMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     # Starlette spools an upload over 1 MiB to a temporary file; the body limit caps every upload, so a spool
     # that large keeps what people send in memory and never on disk.
@@ -111,6 +125,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type"])
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HygieneMiddleware)
     for router in (predict.router, models.router, health.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")

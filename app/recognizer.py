@@ -16,6 +16,7 @@ import time
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
+from app.admission import run_heavy
 from app.config import Settings
 from app.errors import PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image, quick_to_decode
@@ -46,7 +47,7 @@ async def image_from_text_async(text: str, settings: Settings) -> np.ndarray:
     data = decode_base64_image(text, settings.max_request_bytes)
     if quick_to_decode(data, INLINE_MAX_PIXELS):
         return image_from_bytes(data, settings)
-    return await run_in_threadpool(image_from_bytes, data, settings)
+    return await run_heavy(image_from_bytes, data, settings)  # admitted with the uploads, or a 503
 
 
 async def loaded_model(registry: Registry, model_id: str | None) -> LoadedModel:

@@ -144,6 +144,9 @@ class Readiness(BaseModel):
     loading: list[str] = Field(default_factory=list,
                                description="Models still loading in the background; a request for one waits.")
     failed: dict[str, str] = Field(description="Models that did not load, with the reason.")
+    saturated: bool = Field(False, description="The heavy-work queue is full: uploads, batches and non-canvas "
+                            "images get 503 now (pages and canvas predictions are still served).")
+    heavy: dict[str, int] = Field(default_factory=dict, description="Heavy work: running, waiting, capacity, queue.")
 
 
 class ErrorResponse(BaseModel):

@@ -6,6 +6,7 @@ import re
 
 from fastapi import APIRouter
 
+from app import admission
 from app.api.deps import RegistryDep, SettingsDep
 from app.schemas import Health, Readiness
 
@@ -34,4 +35,6 @@ async def readyz(registry: RegistryDep, settings: SettingsDep) -> Readiness:
         loaded=sorted(registry.models),
         loading=list(registry.loading),
         failed={model_id: public_reason(reason) for model_id, reason in registry.failed.items()},
+        saturated=admission.heavy.saturated,
+        heavy=admission.heavy.report(),
     )

@@ -30,6 +30,8 @@ ERRORS = {
     413: {"model": ErrorResponse, "description": "Body or image over the configured limit."},
     415: {"model": ErrorResponse, "description": "Content type this endpoint does not read."},
     422: {"model": ErrorResponse, "description": "Not an image, corrupt, blank, or invalid JSON."},
+    503: {"model": ErrorResponse, "description": "Busy: the queue for uploads and large images is full (see "
+                                                 "Retry-After)."},
 }
 
 
