@@ -11,17 +11,30 @@ worker threads.
 
 from __future__ import annotations
 
+import io
 import time
 
 import numpy as np
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.errors import PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image, quick_to_decode
+from app.inference.card import ModelCard
 from app.inference.registry import LoadedModel, Registry
 from app.preprocess import to_mnist
-from app.schemas import CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
+from app.schemas import (
+    CompareResponse,
+    Explanation,
+    LayerActivations,
+    ModelAnswer,
+    NumberDigit,
+    NumberPrediction,
+    Prediction,
+    Verdict,
+)
+from app.segment import read_digits
 
 INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (a canvas is 280x280)
 INPUT_DECIMALS = 3  # the preview grid needs no more precision, and it keeps the JSON small
@@ -119,3 +132,42 @@ def compare(image: np.ndarray, registry: Registry, started: float) -> CompareRes
     return CompareResponse(
         input=_grid(image), answers=answers, elapsed_ms=round((time.perf_counter() - started) * 1000, 3)
     )
+
+
+def digit_verdict(image: np.ndarray, probabilities: np.ndarray, card: ModelCard) -> Verdict:
+    """One digit's verdict from its top probability and the card's thresholds (0.3 / 0.7 for a card without
+    them). Stands in for app.verdict, which decides every answer's verdict the same way for all routes."""
+    top = float(np.max(probabilities))
+    not_digit_below, unsure_below = (card.verdict.not_digit_below, card.verdict.unsure_below) if card.verdict \
+        else (0.3, 0.7)
+    return "not-a-digit" if top < not_digit_below else "unsure" if top < unsure_below else "digit"
+
+
+def _submitted_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
+    """(width, height) of the image as sent: decoding box-averages a huge one, and boxes are in its pixels."""
+    try:
+        return Image.open(io.BytesIO(data)).size
+    except Exception:  # decoded already, so this does not happen; the decoded size is then the best answer
+        return decoded.shape[1], decoded.shape[0]
+
+
+def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float) -> NumberPrediction:
+    """A written number → its digits left to right, each through `to_mnist` and the model (one batched call,
+    a second only when a narrow group is unsure and may hide touching digits)."""
+    data = decode_base64_image(text, settings.max_request_bytes)
+    if len(data) > settings.max_request_bytes:
+        raise PayloadTooLargeError(f"The image is larger than the limit of {settings.max_request_bytes:,} bytes.")
+    grey = decode_image(data, settings.max_image_pixels, settings.max_image_side)
+    width, height = _submitted_size(data, grey)
+    scale_x, scale_y = width / grey.shape[1], height / grey.shape[0]
+    digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits)
+    answers = []
+    for digit in digits:
+        x0, y0, x1, y1 = digit.box
+        box = [int(x0 * scale_x), int(y0 * scale_y), min(width, round(x1 * scale_x)), min(height, round(y1 * scale_y))]
+        answers.append(NumberDigit.model_construct(
+            digit=digit.digit, probabilities=[round(float(p), OUTPUT_DECIMALS) for p in digit.probabilities],
+            verdict=digit_verdict(digit.image, digit.probabilities, loaded.card), box=box))
+    return NumberPrediction.model_construct(
+        number="".join(str(d.digit) for d in answers), digits=answers, model=loaded.card.id,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3))

@@ -11,8 +11,26 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep
 from app.errors import PayloadTooLargeError
-from app.recognizer import compare, image_from_bytes, image_from_text, loaded_model, predict, predict_one, prepare
-from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
+from app.recognizer import (
+    compare,
+    image_from_bytes,
+    image_from_text,
+    loaded_model,
+    predict,
+    predict_one,
+    prepare,
+    read_number,
+)
+from app.schemas import (
+    BatchRequest,
+    BatchResponse,
+    CompareRequest,
+    CompareResponse,
+    ErrorResponse,
+    NumberPrediction,
+    NumberRequest,
+    Prediction,
+)
 from app.schemas import PredictRequest as PredictBody
 
 router = APIRouter(prefix="/predict", tags=["predict"])
@@ -23,6 +41,8 @@ ERRORS = {
     415: {"model": ErrorResponse, "description": "Content type this endpoint does not read."},
     422: {"model": ErrorResponse, "description": "Not an image, corrupt, blank, or invalid JSON."},
 }
+NUMBER_ERRORS = {**ERRORS, 422: {"model": ErrorResponse, "description": "Not an image, corrupt, blank, invalid "
+                                 "JSON, or more digits than DIGIT_LAB_MAX_DIGITS."}}
 
 
 def as_json(answer: BaseModel) -> Response:
@@ -69,3 +89,13 @@ def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsD
 def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
     return as_json(compare(image_from_text(body.image, settings), registry, started))
+
+
+@router.post("/number", response_model=NumberPrediction, responses=NUMBER_ERRORS, dependencies=[JsonBody],
+             summary="Read a written number, digit by digit")
+def predict_number(body: NumberRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
+    """The ink is separated into digits (strokes of one digit kept together, touching digits cut apart), each
+    read like a single digit; digits left to right, each with its box in the image's pixels."""
+    started = time.perf_counter()
+    loaded = registry.get(body.model)
+    return as_json(read_number(body.image, loaded, settings, started))
