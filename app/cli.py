@@ -164,7 +164,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
+    """Whole numbers by the held-out pen writers, through the server's own segmentation and model runtime."""
+    import numpy as np
+
+    from app.inference.keras_runtime import KerasRuntime
+    from app.training.numbers_eval import evaluate_numbers, number_cases
+    from app.training.pen import load_pen_digits
+
+    path = args.model_dir / f"{args.model}.keras"
+    if not path.exists():
+        print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
+        return 2
+    if args.pen is None:
+        print("digit-lab evaluate: --numbers needs --pen (the pen-digit strokes)", file=sys.stderr)
+        return 2
+    digits = load_pen_digits(args.pen)
+    runtime = KerasRuntime(path)
+    cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
+    result = evaluate_numbers(lambda batch: runtime.predict(batch[..., np.newaxis]), digits, cases)
+    print(f"{args.model}: {result.report()}")
+    sys.stdout.flush()
+    os._exit(0)  # TensorFlow's teardown can abort after the answer is out (see CHECK_DEFAULT_MODEL)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.numbers:
+        return cmd_evaluate_numbers(args)
     import keras
 
     from app.training import layers as _layers  # noqa: F401  (registers Maxout)
@@ -276,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
+    evaluate.add_argument("--numbers", action="store_true",
+                          help="read whole numbers (2-5 digits, and touching pairs) written by the held-out pen "
+                               "writers, as POST /predict/number does; needs --pen")
+    evaluate.add_argument("--pen", type=Path, metavar="PATH", help="the pen-digit strokes file or its directory")
+    evaluate.add_argument("--per-writer", type=int, default=250,
+                          help="--numbers: separated numbers per held-out writer (default: %(default)s)")
+    evaluate.add_argument("--touching-per-writer", type=int, default=125,
+                          help="--numbers: touching pairs per held-out writer (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="--numbers: the cases' seed (default: %(default)s)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",

@@ -7,10 +7,10 @@ How, and why this way:
   components whose columns overlap by more than MERGE_OVERLAP of the narrower one are one digit. A speck (much
   smaller than the tallest component) that overlaps no digit is dropped: an i-dot, a slip of the pen.
 - Touching digits are one component. A group wider than a single digit usually is, or that the classifier is
-  unsure of, gets candidate cuts: the cheapest top-to-bottom seams through its ink (a vertical cut is one of
-  them; a seam may bend round an overhanging stroke). Each side of each cut goes through the classifier with the
-  whole group, in one batch, and the split is kept only when the classifier is surer of its two digits than of
-  the whole (a single 0 must not become "11"); the thresholds were tuned on the training writers' pen digits.
+  unsure of, gets candidate cuts: at each of CUT_POSITIONS, the cheapest top-to-bottom seam through its ink (it
+  may bend round an overhanging stroke) and a straight vertical cut. Both sides of every cut are classified in one
+  batch and the cut whose two digits the classifier is surest of wins; whether to split at all is decided by
+  the group's width and the classifier's sureness of it whole (a single wide 0 must not become "11").
 - Every crop goes through `preprocess.to_mnist`, the single-digit recipe, so a digit read in a number is read
   exactly as it would be alone.
 """
@@ -34,16 +34,15 @@ LABEL_ROWS = 64  # components are found on a mask pooled to about this many rows
 SPECK = 0.2  # a component whose box is under this share of the tallest component's height on both sides
 MERGE_OVERLAP = 0.5  # column overlap, as a share of the narrower group, that makes two groups one digit
 CROP_MARGIN = 2  # zero pixels around each digit's crop, so to_mnist sees a clean background ring
-# When to try cuts: a group at least this wide for its height (few single digits are), or one whose best answer
-# is under SURE. FORCE_SPLIT: wider than any single digit written; the best cut is taken even if less sure.
-TRY_SPLIT_RATIO = 0.8
-SURE = 0.9
+# When to split: a group wider than FORCE_SPLIT_RATIO for its height (under 0.5% of single digits are: a wide 0,
+# 2 or 5) takes its best cut; a narrower one only when the classifier is under SURE of it whole and surer of the
+# split's two digits (the product of their top probabilities) than of the whole. Tuned on the training writers'
+# pen digits: looser rules (a higher SURE, a lower FORCE) split touching pairs more often, but split single wide
+# digits too, and a number's digit count matters more.
 FORCE_SPLIT_RATIO = 1.5
-SPLIT_GAIN = 0.1  # a split's confidence (the product of its digits' top probabilities) must beat the whole's by this
+SURE = 0.5
 CUT_POSITIONS = tuple(np.linspace(0.1, 0.9, 9))  # where candidate seams end, as a share of the group's width
-STRAIGHT_TOO = True
 MIN_PART = 0.12  # each side of a cut holds at least this share of the group's ink
-EDGE = 0.08  # no cut closer than this share of the group's width to its edge
 SEAM_ROWS = 48  # seams are found on the group's ink pooled to about this many rows
 BEND_COST = 0.02  # a seam pays this (in ink) per sideways step: straight cuts are preferred on a tie
 MAX_ROUNDS = 3  # a group split in two may still hold touching digits; rounds of splitting at most
@@ -208,8 +207,8 @@ def group_strokes(components: list[_Group]) -> list[_Group]:
 
 
 def seam_cuts(ink: np.ndarray) -> list[np.ndarray]:
-    """The cheapest top-to-bottom seams through the ink, each the cut column for every row (the
-    pixels left of it go left). Found by dynamic programming on the ink pooled to about SEAM_ROWS rows, with one
+    """Candidate cuts, each the cut column for every row (the pixels left of it go left): at each of
+    CUT_POSITIONS the cheapest top-to-bottom seam ending there and a straight cut. Seams are found by dynamic programming on the ink pooled to about SEAM_ROWS rows, with one
     sideways step per pooled row at most, then scaled back up."""
     height, width = ink.shape
     factor = max(1, -(-height // SEAM_ROWS))
@@ -240,8 +239,7 @@ def seam_cuts(ink: np.ndarray) -> list[np.ndarray]:
         seen.add(key)
         cut = np.repeat(path * factor + factor // 2, factor)[:height]
         seams.append(np.minimum(cut, width))
-        if STRAIGHT_TOO:
-            seams.append(np.full(height, min(width, int(share * width))))
+        seams.append(np.full(height, min(width, int(share * width))))  # straight: often better through overlaps
     return seams
 
 
@@ -275,39 +273,31 @@ def _candidates(group: _Group) -> list[tuple[_Group, _Group]]:
 
 def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]],
             answers: np.ndarray) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
-    """The split to keep, if any: the one whose two digits the classifier is surest of (the product of their top
-    probabilities), when that beats the whole by SPLIT_GAIN, or always for a group wider than any one digit."""
+    """The split to keep, if any (see FORCE_SPLIT_RATIO and SURE), and its two answers."""
     if not options:
         return None
     scores = [_sure(answers[2 * i]) * _sure(answers[2 * i + 1]) for i in range(len(options))]
     best = int(np.argmax(scores))
-    if group.ratio >= FORCE_SPLIT_RATIO or scores[best] > _sure(whole) + SPLIT_GAIN:
+    if group.ratio >= FORCE_SPLIT_RATIO or (_sure(whole) < SURE and scores[best] > _sure(whole)):
         return options[best], answers[2 * best : 2 * best + 2]
     return None
 
 
 def _resolve(groups: list[_Group], classify: Classify) -> tuple[list[Digit], list[_Group]]:
     """Read each group whole, and split those that hold touching digits. Wide groups' candidate splits share the
-    model call with every whole group; only a narrow group the classifier is unsure of costs a second call.
-    Returns the digits settled and the parts of split groups (which may hold more touching digits)."""
+    model call with every whole group; only a narrower group the classifier is unsure of costs a second call.
+    Returns the digits settled and the parts of split groups that may hold more touching digits."""
     wholes = [g.mnist for g in groups]
-    options = [_candidates(g) if g.ratio >= TRY_SPLIT_RATIO else [] for g in groups]
-    pieces = [part.mnist for group_options in options for parts in group_options for part in parts]
-    answers = _classify(wholes + pieces, classify)
-    whole_answers, piece_answers = answers[: len(groups)], answers[len(groups) :]
-    per_group = []
-    for group_options in options:
-        per_group.append(piece_answers[: 2 * len(group_options)])
-        piece_answers = piece_answers[2 * len(group_options) :]
+    options = [_candidates(g) if g.ratio >= FORCE_SPLIT_RATIO else [] for g in groups]
+    answers = _classify(wholes + _pieces(options), classify)
+    whole_answers, per_group = answers[: len(groups)], _per_group(options, answers[len(groups) :])
     unsure = [i for i, (g, p) in enumerate(zip(groups, whole_answers, strict=True))
-              if g.ratio < TRY_SPLIT_RATIO and _sure(p) < SURE]
-    late = {i: _candidates(groups[i]) for i in unsure}
-    late_pieces = [part.mnist for i in unsure for parts in late[i] for part in parts]
-    if late_pieces:
-        late_answers = _classify(late_pieces, classify)
-        for i in unsure:
-            options[i] = late[i]
-            per_group[i], late_answers = late_answers[: 2 * len(late[i])], late_answers[2 * len(late[i]) :]
+              if g.ratio < FORCE_SPLIT_RATIO and _sure(p) < SURE]
+    late = [_candidates(groups[i]) for i in unsure]
+    if any(late):
+        late_answers = _per_group(late, _classify(_pieces(late), classify))
+        for i, group_options, group_answers in zip(unsure, late, late_answers, strict=True):
+            options[i], per_group[i] = group_options, group_answers
     digits: list[Digit] = []
     parts_left: list[_Group] = []
     for i, group in enumerate(groups):
@@ -316,11 +306,24 @@ def _resolve(groups: list[_Group], classify: Classify) -> tuple[list[Digit], lis
             digits.append(Digit(group.box, wholes[i], whole_answers[i]))
             continue
         for part, answer in zip(*chosen, strict=True):
-            if part.ratio < TRY_SPLIT_RATIO and _sure(answer) >= SURE:  # read already, and one digit
+            if part.ratio < FORCE_SPLIT_RATIO and _sure(answer) >= SURE:  # read already, and one digit
                 digits.append(Digit(part.box, part.mnist, answer))
             else:
                 parts_left.append(part)
     return digits, parts_left
+
+
+def _pieces(options: list[list[tuple[_Group, _Group]]]) -> list[np.ndarray]:
+    return [part.mnist for group_options in options for parts in group_options for part in parts]
+
+
+def _per_group(options: list[list[tuple[_Group, _Group]]], answers: np.ndarray) -> list[np.ndarray]:
+    """The flat answers for every candidate's two parts, cut back into one array per group."""
+    out, start = [], 0
+    for group_options in options:
+        out.append(answers[start : start + 2 * len(group_options)])
+        start += 2 * len(group_options)
+    return out
 
 
 def read_digits(grey: np.ndarray, classify: Classify, max_digits: int) -> list[Digit]:

@@ -9,19 +9,20 @@ export const STROKE_WIDTH = 0.09;
 const EXPORT_SIZE = 280; // pixels sent to the server: plenty for a 20x20 digit, small as a PNG
 const MIN_STEP = 0.004; // ignore moves shorter than this (unit coordinates): jitter, not drawing
 
-/** Paint strokes on a 2D context of side `size` pixels: white page, black round-capped ink. */
-export function paint(ctx, size, strokes) {
+/** Paint strokes on a 2D context of `size` x `height` pixels (square by default): white page, black
+ * round-capped ink `pen` of the height wide. */
+export function paint(ctx, size, strokes, height = size, pen = STROKE_WIDTH) {
   ctx.save();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, size, size);
+  ctx.fillRect(0, 0, size, height);
   ctx.strokeStyle = "#000";
   ctx.fillStyle = "#000";
-  ctx.lineWidth = STROKE_WIDTH * size;
+  ctx.lineWidth = pen * height;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const stroke of strokes) {
-    const pts = stroke.map(([x, y]) => [x * size, y * size]);
+    const pts = stroke.map(([x, y]) => [x * size, y * height]);
     if (pts.length === 0) continue;
     if (pts.length === 1) {
       ctx.beginPath();
@@ -45,9 +46,13 @@ export function paint(ctx, size, strokes) {
 }
 
 export class Pad extends EventTarget {
-  constructor(canvas) {
+  /** `aspect` (width / height) and the exported image's size and pen (a share of its height, from the
+   * strokes) let a wide pad share this class; the defaults are the square single-digit pad. */
+  constructor(canvas, { aspect = 1, exportWidth = EXPORT_SIZE, exportHeight = EXPORT_SIZE, exportPen = null } = {}) {
     super();
     this.canvas = canvas;
+    this.aspect = aspect;
+    this.exportPen = exportPen;
     this.ctx = canvas.getContext("2d");
     this.strokes = [];
     this.active = null; // { id, stroke } while a pointer is down
@@ -56,7 +61,8 @@ export class Pad extends EventTarget {
     canvas.dataset.version = "0";
     canvas.dataset.strokes = "0";
     this.exportCanvas = document.createElement("canvas");
-    this.exportCanvas.width = this.exportCanvas.height = EXPORT_SIZE;
+    this.exportCanvas.width = exportWidth;
+    this.exportCanvas.height = exportHeight;
     this.exportCtx = this.exportCanvas.getContext("2d");
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -73,17 +79,18 @@ export class Pad extends EventTarget {
 
   /** Match the backing store to the CSS size times devicePixelRatio, so lines stay crisp on HiDPI. */
   resize() {
-    const side = Math.max(1, Math.round(this.canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1)));
-    if (this.canvas.width !== side || this.canvas.height !== side) {
-      this.canvas.width = side;
-      this.canvas.height = side;
+    const width = Math.max(1, Math.round(this.canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1)));
+    const height = Math.max(1, Math.round(width / this.aspect));
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
     }
     this.render();
   }
 
   render() {
     this.frame = 0;
-    paint(this.ctx, this.canvas.width, this.strokes);
+    paint(this.ctx, this.canvas.width, this.strokes, this.canvas.height);
   }
 
   scheduleRender() {
@@ -162,7 +169,8 @@ export class Pad extends EventTarget {
 
   /** The drawing as a PNG data URL at a fixed size, whatever the screen. */
   toDataURL() {
-    paint(this.exportCtx, EXPORT_SIZE, this.strokes);
+    const { width, height } = this.exportCanvas;
+    paint(this.exportCtx, width, this.strokes, height, this.exportPen ? this.exportPen(this.strokes) : STROKE_WIDTH);
     return this.exportCanvas.toDataURL("image/png");
   }
 }
