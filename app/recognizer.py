@@ -143,12 +143,10 @@ def digit_verdict(image: np.ndarray, probabilities: np.ndarray, card: ModelCard)
     return "not-a-digit" if top < not_digit_below else "unsure" if top < unsure_below else "digit"
 
 
-def _submitted_size(data: bytes, decoded: np.ndarray) -> tuple[int, int]:
-    """(width, height) of the image as sent: decoding box-averages a huge one, and boxes are in its pixels."""
-    try:
-        return Image.open(io.BytesIO(data)).size
-    except Exception:  # decoded already, so this does not happen; the decoded size is then the best answer
-        return decoded.shape[1], decoded.shape[0]
+def _submitted_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of the image as sent, from its header (already decoded once, so it opens): decoding
+    box-averages a huge image, and the boxes are in the pixels that were sent."""
+    return Image.open(io.BytesIO(data)).size
 
 
 def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float) -> NumberPrediction:
@@ -158,7 +156,7 @@ def read_number(text: str, loaded: LoadedModel, settings: Settings, started: flo
     if len(data) > settings.max_request_bytes:
         raise PayloadTooLargeError(f"The image is larger than the limit of {settings.max_request_bytes:,} bytes.")
     grey = decode_image(data, settings.max_image_pixels, settings.max_image_side)
-    width, height = _submitted_size(data, grey)
+    width, height = _submitted_size(data)
     scale_x, scale_y = width / grey.shape[1], height / grey.shape[0]
     digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits)
     answers = []
