@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
-from app.config import PROJECT_ROOT
+from app.assets import asset_dir
 from app.errors import UnknownLanguageError
 from app.i18n import LANGUAGES, catalogue, choose_language, supported
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+templates = Jinja2Templates(directory=asset_dir("templates"))
 LANG_COOKIE = "lang"
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 

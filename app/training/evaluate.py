@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from app.errors import BlankImageError
-from app.preprocess import to_mnist
+from app.preprocess import FIELD, to_mnist
 from app.training.pen import EVAL_SIZES, PenDigit, place, render
 
 EVAL_BATCH = 1000
@@ -20,7 +21,7 @@ PAD_MARGIN = 0.02  # a drawn digit keeps this far from the pad's edge
 
 def prepare(images: np.ndarray) -> np.ndarray:
     """uint8 MNIST digits → what the server would feed the model: to_mnist(image), shape (n, 28, 28, 1)."""
-    out = np.empty((len(images), 28, 28, 1), dtype=np.float32)
+    out = np.empty((len(images), FIELD, FIELD, 1), dtype=np.float32)
     for i, image in enumerate(images):
         try:
             out[i, ..., 0] = to_mnist(image)  # uint8 levels: the same result as image / 255, faster
@@ -138,11 +139,14 @@ class PenEvaluation:
         return "\n".join(lines)
 
 
-def prepare_pen(digits: list[PenDigit], cases: list[PenCase]) -> np.ndarray:
+def prepare_pen(digits: list[PenDigit], cases: list[PenCase], progress: bool = False) -> np.ndarray:
     """Each case drawn as the page sends it, then through the serving preprocessing: (n, 28, 28, 1)."""
-    out = np.empty((len(cases), 28, 28, 1), dtype=np.float32)
+    out = np.empty((len(cases), FIELD, FIELD, 1), dtype=np.float32)
+    step = max(1, len(cases) // 10)
     for i, case in enumerate(cases):
         out[i, ..., 0] = to_mnist(draw_case(digits[case.index], case))
+        if progress and (i + 1) % step == 0:
+            print(f"  {i + 1:,} of {len(cases):,} drawn", file=sys.stderr, flush=True)
     return out
 
 
@@ -150,7 +154,7 @@ def evaluate_pen(predict: Callable[[np.ndarray], np.ndarray], digits: list[PenDi
                  sizes: tuple[float, ...] = EVAL_SIZES, seed: int = 0) -> PenEvaluation:
     """Pen digits through the page's drawing, the serving preprocessing and `predict` ((n,28,28,1) → (n,10))."""
     cases = pen_cases(digits, sizes, seed)
-    probabilities = predict(prepare_pen(digits, cases))
+    probabilities = predict(prepare_pen(digits, cases, progress=True))
     return PenEvaluation(cases, np.array([digits[c.index].label for c in cases]),
                          np.array([digits[c.index].writer for c in cases]), np.asarray(probabilities))
 

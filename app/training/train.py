@@ -14,12 +14,12 @@ import PIL
 import tensorflow as tf
 
 from app.export import export_model
-from app.inference.card import Calibration, EpochRecord, ModelCard, VerdictThresholds
+from app.modeling.card import Calibration, EpochRecord, ModelCard, VerdictThresholds
+from app.modeling.family import CLASSES, ModelSpec, build
 from app.training import calibrate
 from app.training.augment import augment_dataset
 from app.training.data import Mnist
 from app.training.evaluate import evaluate, prepare
-from app.training.family import CLASSES, ModelSpec, build
 from app.training.outliers import training_outliers
 from app.training.pen import draw_for_training, training_digits
 from app.training.probes import ActivationProbe
@@ -34,7 +34,6 @@ TARGET_VAL_ACCURACY = 0.97
 PEN_RENDERS = 4
 OUTLIER_SHARE = 0.15
 OUTLIER_WEIGHT = 0.5
-VALIDATION_OUTLIERS = 2000  # non-digits of the training kinds, other draws: for reporting how apart they are
 
 
 def split(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
@@ -144,7 +143,8 @@ def train(
     # Fit.
     started = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=(x_val, keras.utils.to_categorical(y_val, CLASSES)), epochs=epochs, shuffle=False,  # already shuffled
+        train_ds, validation_data=(x_val, keras.utils.to_categorical(y_val, CLASSES)), epochs=epochs,
+        shuffle=False,  # already shuffled
         callbacks=[EpochTimer(), probe], verbose=verbose,
     )
     training_seconds = time.perf_counter() - started

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from app.training.layers import Maxout
+from app.modeling.layers import Maxout
+from app.preprocess import FIELD
 
-INPUT_SHAPE = (28, 28, 1)
+INPUT_SHAPE = (FIELD, FIELD, 1)
 CLASSES = 10
 MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink layer by layer
 MLP_WIDTH = 128
@@ -66,7 +67,6 @@ SPECS: dict[str, ModelSpec] = {
         for name, title in MLP_ACTIVATIONS.items()
     },
 }
-DEFAULT_MODEL = CNN_SPEC.id
 
 
 def with_adam(spec: ModelSpec) -> ModelSpec:
