@@ -459,8 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", nargs="+", type=int, default=[1, 16],
                        help="open connections per load run (default: 1 16)")
     bench.add_argument("--endpoints", nargs="+", default=["healthz", "predict_canvas", "predict_28", "predict_batch"],
-                       choices=["healthz", "predict_canvas", "predict_28", "predict_batch"],
-                       help="what to load (default: all four)")
+                       choices=["healthz", "predict_canvas", "predict_28", "predict_batch", "predict_number"],
+                       help="what to load (default: all but predict_number, a 4-digit number)")
     bench.add_argument("--duration", type=float, default=10.0, help="seconds per load run (default: %(default)s)")
     bench.add_argument("--max-requests", type=int, default=100_000,
                        help="requests per load run at most (default: %(default)s)")

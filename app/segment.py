@@ -208,8 +208,9 @@ def group_strokes(components: list[_Group]) -> list[_Group]:
 
 def seam_cuts(ink: np.ndarray) -> list[np.ndarray]:
     """Candidate cuts, each the cut column for every row (the pixels left of it go left): at each of
-    CUT_POSITIONS the cheapest top-to-bottom seam ending there and a straight cut. Seams are found by dynamic programming on the ink pooled to about SEAM_ROWS rows, with one
-    sideways step per pooled row at most, then scaled back up."""
+    CUT_POSITIONS the cheapest top-to-bottom seam ending there, and a straight cut. Seams are found by dynamic
+    programming on the ink pooled to about SEAM_ROWS rows, one sideways step per pooled row at most, then
+    scaled back up."""
     height, width = ink.shape
     factor = max(1, -(-height // SEAM_ROWS))
     rows, cols = -(-height // factor), -(-width // factor)

@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.benchmark.inputs import png
+from app.benchmark.inputs import png  # noqa: E402  (after the sys.path line)
 
 PEN_DIR = Path(os.environ.get("DIGIT_LAB_PEN", "/work/shared/data/pen-digits"))
 MAX_SECONDS = 120.0
