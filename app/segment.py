@@ -80,46 +80,42 @@ class _Group:
 
 
 def label_runs(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected components of a boolean mask: (labels, 0 = background and 1..n; n). Runs of each row are
-    joined to the overlapping runs of the row above with a union-find, so the Python work is per run, not per
-    pixel."""
+    """8-connected components of a boolean mask: (labels, 0 = background and 1..n; n). Works on runs, all in
+    numpy: each run is linked to the runs of the row above that touch it (found by binary search), and the links
+    are settled by propagating the smallest run index with pointer jumping."""
     height, width = mask.shape
     padded = np.zeros((height, width + 2), dtype=np.int8)
     padded[:, 1:-1] = mask
     edges = np.diff(padded, axis=1)
-    rows_s, starts = np.nonzero(edges == 1)
-    _, ends = np.nonzero(edges == -1)  # exclusive; same row order as the starts
+    rows, starts = np.nonzero(edges == 1)
+    _, ends = np.nonzero(edges == -1)  # exclusive; the same row-major order as the starts
     count = len(starts)
-    parent = list(range(count))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    row_first = np.searchsorted(rows_s, np.arange(height + 1))
-    for row in range(1, height):
-        above = range(row_first[row - 1], row_first[row])
-        here = range(row_first[row], row_first[row + 1])
-        if not above or not here:
-            continue
-        j = above.start
-        for i in here:
-            # runs of the row above that touch run i (diagonals included): start < end_i + 1 and end > start_i - 1
-            while j < above.stop and ends[j] < starts[i]:
-                j += 1
-            k = j
-            while k < above.stop and starts[k] <= ends[i]:
-                a, b = find(i), find(k)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-                k += 1
-    roots = np.array([find(i) for i in range(count)], dtype=np.int64)
-    unique, run_label = np.unique(roots, return_inverse=True)
     labels = np.zeros((height, width), dtype=np.int32)
-    for i in range(count):
-        labels[rows_s[i], starts[i] : ends[i]] = run_label[i] + 1
+    if count == 0:
+        return labels, 0
+    # Runs are in row-major order, so keys row * stride + column sort them; a run of the row above touches run
+    # i (diagonals included) when its start <= end_i and its end >= start_i.
+    stride = width + 2
+    first = np.searchsorted(rows * stride + ends, (rows - 1) * stride + starts, side="left")
+    last = np.searchsorted(rows * stride + starts, (rows - 1) * stride + ends, side="right")
+    links = last - first
+    here = np.repeat(np.arange(count), np.maximum(links, 0))
+    offsets = np.arange(len(here)) - np.repeat(np.cumsum(np.maximum(links, 0)) - np.maximum(links, 0),
+                                               np.maximum(links, 0))
+    above = np.repeat(first, np.maximum(links, 0)) + offsets
+    root = np.arange(count)
+    while True:
+        low = np.minimum(root[here], root[above])
+        before = root.copy()
+        np.minimum.at(root, here, low)
+        np.minimum.at(root, above, low)
+        root = root[root]  # pointer jumping: each run points at its link's representative
+        if np.array_equal(root, before):
+            break
+    unique, run_label = np.unique(root, return_inverse=True)
+    lengths = ends - starts
+    positions = np.repeat(rows * width + starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    labels.flat[positions] = np.repeat(run_label.astype(np.int32) + 1, lengths)
     return labels, len(unique)
 
 

@@ -76,6 +76,37 @@ def test_label_runs_joins_a_u_shape_from_below() -> None:
     assert label_runs(mask)[1] == 1
 
 
+def flood_fill_components(mask: np.ndarray) -> int:
+    """The slow, obvious count of 8-connected components, to check the run-based labelling against."""
+    seen = np.zeros_like(mask)
+    count = 0
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        count += 1
+        stack = [start]
+        seen[start] = True
+        while stack:
+            y, x = stack.pop()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    p = (y + dy, x + dx)
+                    if 0 <= p[0] < mask.shape[0] and 0 <= p[1] < mask.shape[1] and mask[p] and not seen[p]:
+                        seen[p] = True
+                        stack.append(p)
+    return count
+
+
+def test_label_runs_agrees_with_a_flood_fill_on_random_masks() -> None:
+    rng = np.random.default_rng(15)
+    for _ in range(200):
+        mask = rng.random((int(rng.integers(1, 24)), int(rng.integers(1, 24)))) < rng.uniform(0.1, 0.6)
+        labels, count = label_runs(mask)
+        assert count == flood_fill_components(mask)
+        assert ((labels > 0) == mask).all()
+        assert len(set(labels[mask].tolist())) == count
+
+
 @pytest.mark.parametrize(("shape", "pieces"), [(five_with_lifted_bar, 2), (crossed_seven, 1),
                                               (four_in_two_strokes, 1)])
 def test_a_digit_of_several_strokes_stays_one_digit(shape, pieces) -> None:
