@@ -244,33 +244,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from app.modeling import layers as _layers  # noqa: F401  (registers Maxout)
     from app.training.evaluate import evaluate, prepare
 
-    path = args.model_dir / f"{args.model}.keras"
-    if not path.exists():
-        print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
+    paths = [args.model_dir / f"{model_id}.keras" for model_id in args.model]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        print(f"digit-lab evaluate: no model file {', '.join(missing)}", file=sys.stderr)
         return 2
     if args.verdict and not args.pen:
         print("digit-lab evaluate: --verdict needs --pen (the held-out writers are its real digits)", file=sys.stderr)
         return 2
-    model = keras.models.load_model(path, compile=False)
+    models = {model_id: keras.models.load_model(path, compile=False) for model_id, path in zip(args.model, paths)}
     if args.pen:
-        return evaluate_pen_cli(args, model)
+        return evaluate_pen_cli(args, models)
     data = read_mnist("evaluate", args.data)
     if data is None:
         return 2
-    result = evaluate(model, prepare(data.x_test[: args.limit]), data.y_test[: args.limit])
-    print(f"{args.model}: {result.report()}")
+    inputs = prepare(data.x_test[: args.limit])
+    for model_id, model in models.items():
+        print(f"{model_id}: {evaluate(model, inputs, data.y_test[: args.limit]).report()}")
     return 0
 
 
-def evaluate_pen_cli(args: argparse.Namespace, model: object) -> int:
-    """`evaluate --pen`: the held-out writers drawn as the page draws them; with --verdict, the non-digit kinds."""
+def evaluate_pen_cli(args: argparse.Namespace, models: dict) -> int:
+    """`evaluate --pen`: the held-out writers drawn as the page draws them (once, for every model); with
+    --verdict, the non-digit kinds training never saw."""
     from app.modeling.card import ModelCard, PenRecord
     from app.training.calibrate import expected_calibration_error
-    from app.training.evaluate import evaluate_pen, montage, prepare
+    from app.training.evaluate import evaluate_pen, montage, pen_cases, prepare, prepare_pen
     from app.training.pen import load_pen_digits, writers_split
-
-    def predict(images):
-        return model.predict(images, batch_size=1000, verbose=0)
 
     try:
         _, _, held_out = writers_split(load_pen_digits(args.pen))
@@ -279,31 +279,36 @@ def evaluate_pen_cli(args: argparse.Namespace, model: object) -> int:
         return 2
     held_out = held_out[: args.limit]
     print(f"drawing {len(held_out):,} held-out pen digits at 4 sizes, both polarities …", file=sys.stderr)
-    result = evaluate_pen(predict, held_out)
-    print(f"{args.model}: {result.report()}")
-    ece = expected_calibration_error(result.probabilities, result.labels)
-    print(f"expected calibration error (15 bins): {ece:.2%}")
-    if args.montage:
-        print(f"worst 30 drawings → {montage(result, held_out, args.montage)}", file=sys.stderr)
-    if args.record:
-        card_path = args.model_dir / f"{args.model}.json"
-        card = ModelCard.read(card_path)
-        card.pen = PenRecord(
-            accuracy=round(result.accuracy, 6), by_size={f"{s:.0%}": round(a, 6) for s, a in result.by_size().items()},
-            per_class_accuracy=[round(a, 6) for a in result.accuracy_by(result.labels).values()],
-            writers=sorted({int(w) for w in result.writers}), drawings=len(result.labels), ece=round(ece, 6))
-        card.write(card_path)
-        print(f"pen figures → {card_path}", file=sys.stderr)
-    if args.verdict:
-        from app.training.verdict_eval import non_digit_sets, report
+    cases = pen_cases(held_out)
+    prepared = cases, prepare_pen(held_out, cases, progress=True)
+    for model_id, model in models.items():
+        def predict(images, model=model):
+            return model.predict(images, batch_size=1000, verbose=0)
 
-        data = read_mnist("evaluate", args.data) if args.data is not None else None
-        pen_images = prepare_pen_inputs(held_out)
-        digits = {"held-out pen writers": pen_images}
-        if data is not None:
-            digits["MNIST test"] = (prepare(data.x_test[: args.limit])[..., 0], data.y_test[: args.limit])
-        card = ModelCard.read(args.model_dir / f"{args.model}.json")
-        print(report(predict, card.verdict, digits, non_digit_sets()))
+        result = evaluate_pen(predict, held_out, prepared=prepared)
+        ece = expected_calibration_error(result.probabilities, result.labels)
+        print(f"{model_id}: {result.report()}\nexpected calibration error (15 bins): {ece:.2%}")
+        if args.montage:
+            where = args.montage if len(models) == 1 else args.montage.with_stem(f"{args.montage.stem}-{model_id}")
+            print(f"worst 30 drawings → {montage(result, held_out, where)}", file=sys.stderr)
+        card_path = args.model_dir / f"{model_id}.json"
+        if args.record:
+            card = ModelCard.read(card_path)
+            card.pen = PenRecord(
+                accuracy=round(result.accuracy, 6),
+                by_size={f"{s:.0%}": round(a, 6) for s, a in result.by_size().items()},
+                per_class_accuracy=[round(a, 6) for a in result.accuracy_by(result.labels).values()],
+                writers=sorted({int(w) for w in result.writers}), drawings=len(result.labels), ece=round(ece, 6))
+            card.write(card_path)
+            print(f"pen figures → {card_path}", file=sys.stderr)
+        if args.verdict:
+            from app.training.verdict_eval import non_digit_sets, report
+
+            data = read_mnist("evaluate", args.data) if args.data is not None else None
+            digits = {"held-out pen writers": prepare_pen_inputs(held_out)}
+            if data is not None:
+                digits["MNIST test"] = (prepare(data.x_test[: args.limit])[..., 0], data.y_test[: args.limit])
+            print(report(predict, ModelCard.read(card_path).verdict, digits, non_digit_sets()))
     return 0
 
 
@@ -408,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a trained model on the MNIST test set",
                                    description="Measure a model through the serving preprocessing.")
-    evaluate.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
+    evaluate.add_argument("--model", nargs="+", default=[DEFAULT_MODEL], metavar="ID",
+                          help="model ids (default: %(default)s)")
     evaluate.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
     evaluate.add_argument("--limit", type=int, help="first N test images (or held-out pen digits) only")

@@ -14,6 +14,7 @@ from app import __version__
 from app.assets import asset_dir
 from app.errors import UnknownLanguageError
 from app.i18n import LANGUAGES, catalogue, choose_language, supported
+from app.modeling.pen import page_pen
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=asset_dir("templates"))
@@ -25,7 +26,8 @@ def render(request: Request, template: str, page: str) -> Response:
     """Render a page in the chosen language; an explicit ?lang= is remembered for a year."""
     query = request.query_params.get("lang")
     lang = choose_language(query, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
-    context = {"lang": lang, "t": catalogue(lang), "languages": LANGUAGES, "page": page, "version": __version__}
+    context = {"lang": lang, "t": catalogue(lang), "languages": LANGUAGES, "page": page, "version": __version__,
+               "pen": page_pen()}
     response = templates.TemplateResponse(request, template, context)
     if supported(query):
         response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_SECONDS, samesite="lax", httponly=False)

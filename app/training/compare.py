@@ -8,7 +8,7 @@ from statistics import mean
 from app.modeling.card import EpochRecord, ModelCard
 
 COLUMNS = (
-    "model", "hidden activation", "optimiser", "test accuracy", "epochs to 97% val",
+    "model", "hidden activation", "optimiser", "test accuracy", "pen, held-out writers", "epochs to 97% val",
     "grad ratio first/last (init)", "grad ratio (epoch 1)", "grad ratio (final)",
     "dead units (final)", "saturated (final)", "training time",
 )
@@ -44,6 +44,7 @@ def rows(cards: list[ModelCard]) -> list[list[str]]:
             card.activation,
             card.optimizer,
             f"{card.test_accuracy:.2%}",
+            "–" if card.pen is None else f"{card.pen.accuracy:.2%}",
             "never" if card.epochs_to_97 is None else str(card.epochs_to_97),
             _fmt(gradient_ratio(history[0]), ".3g"),
             _fmt(gradient_ratio(first_epoch), ".3g"),

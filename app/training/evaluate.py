@@ -151,12 +151,16 @@ def prepare_pen(digits: list[PenDigit], cases: list[PenCase], progress: bool = F
 
 
 def evaluate_pen(predict: Callable[[np.ndarray], np.ndarray], digits: list[PenDigit],
-                 sizes: tuple[float, ...] = EVAL_SIZES, seed: int = 0) -> PenEvaluation:
-    """Pen digits through the page's drawing, the serving preprocessing and `predict` ((n,28,28,1) → (n,10))."""
-    cases = pen_cases(digits, sizes, seed)
-    probabilities = predict(prepare_pen(digits, cases, progress=True))
+                 sizes: tuple[float, ...] = EVAL_SIZES, seed: int = 0,
+                 prepared: tuple[list[PenCase], np.ndarray] | None = None) -> PenEvaluation:
+    """Pen digits through the page's drawing, the serving preprocessing and `predict` ((n,28,28,1) → (n,10)).
+    `prepared` (cases, inputs) from an earlier call's drawing saves drawing them again for another model."""
+    if prepared is None:
+        cases = pen_cases(digits, sizes, seed)
+        prepared = cases, prepare_pen(digits, cases, progress=True)
+    cases, inputs = prepared
     return PenEvaluation(cases, np.array([digits[c.index].label for c in cases]),
-                         np.array([digits[c.index].writer for c in cases]), np.asarray(probabilities))
+                         np.array([digits[c.index].writer for c in cases]), np.asarray(predict(inputs)))
 
 
 def montage(evaluation: PenEvaluation, digits: list[PenDigit], path: Path, n: int = 30, columns: int = 6,

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.modeling.pen import SENT_PEN_RATIO, sent_pen_width
 from app.segment import Classify, read_digits
-from app.training.pen import HELD_OUT_WRITERS, PAD_PEN, SENT_PEN_MIN, SENT_PEN_RATIO, PenDigit, place, render
+from app.training.pen import HELD_OUT_WRITERS, PenDigit, place, render
 
 NUMBER_ASPECT = 4  # the number pad is four times as wide as it is tall (static/js/number.js)
 NUMBER_HEIGHT = 256  # pixels of the image the number pad sends: 1024 x 256
@@ -31,11 +32,10 @@ MNIST_DIGIT_PX = 20
 
 
 def number_pen_width(strokes: Sequence[np.ndarray]) -> float:
-    """The number pad's sent pen, a share of the pad's height: the single-digit rule (`pen.sent_pen_width`),
-    proportional to the tallest stroke instead of the whole drawing, whose width is the number's, not a digit's.
+    """The number pad's sent pen, a share of the pad's height: the page's rule (app/modeling/pen.py) for a drawing
+    as tall as the tallest stroke, instead of the whole drawing, whose width is the number's, not a digit's.
     static/js/number.js does the same."""
-    tallest = max(float(np.ptp(np.asarray(s)[:, 1])) if len(s) else 0.0 for s in strokes)
-    return min(PAD_PEN, max(SENT_PEN_MIN, SENT_PEN_RATIO * tallest))
+    return sent_pen_width(max(float(np.ptp(np.asarray(s)[:, 1])) if len(s) else 0.0 for s in strokes))
 
 
 def aspect_of(digit: PenDigit) -> float:

@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from app.modeling import pen as page_pen_rule
+from app.modeling.pen import PAD_PEN, SENT_SIDE
+
 PEN_DIGITS_FILE = "pendigits-train-strokes.json.gz"
 # Held out from training, augmentation tuning, calibration, thresholds and model selection: every pen figure we
 # report is on these writers. Spread over the range rather than the last eight, in case writers were recorded in
@@ -27,13 +30,6 @@ HELD_OUT_WRITERS = frozenset({3, 7, 11, 15, 19, 23, 26, 30})
 # Not trained on either: calibration (temperature), verdict thresholds and model selection use them.
 VALIDATION_WRITERS = frozenset({5, 13, 21, 28})
 
-# The page's pen (static/js/pad.js reads the same numbers from the template): the pad shows a pen of PAD_PEN of
-# its side while drawing, but the image it SENDS is drawn again with a pen proportional to the drawing's own
-# size, so a digit written small is not a blob of ink once it is scaled up to MNIST's 20-pixel box.
-PAD_PEN = 0.09  # share of the pad's side
-SENT_PEN_RATIO = 0.12  # sent pen width / the drawing's longest side (MNIST's strokes are ~2.5 px of 20)
-SENT_PEN_MIN = 0.02  # share of the pad's side: a dot or a tiny mark stays visible (5.6 px of 280)
-SENT_SIDE = 280  # pixels of the PNG the page sends
 SUPERSAMPLE = 3  # drawn at 3x and box-reduced: anti-aliased edges, as a canvas draws them
 CURVE_STEPS = 4  # points per quadratic segment of the page's smoothing
 
@@ -100,11 +96,10 @@ def place(strokes: Sequence[np.ndarray], height: float, centre: tuple[float, flo
 
 
 def sent_pen_width(strokes: Sequence[np.ndarray]) -> float:
-    """The pen of the sent image, a share of the pad's side: proportional to the drawing, never wider than the
-    pad's own pen, never thinner than SENT_PEN_MIN (static/js/pad.js does the same)."""
+    """The pen of the sent image for these strokes (unit coordinates): app/modeling/pen.py's rule, as the page's
+    static/js/pad.js applies it."""
     points = np.concatenate(strokes)
-    extent = float((points.max(axis=0) - points.min(axis=0)).max())
-    return min(PAD_PEN, max(SENT_PEN_MIN, SENT_PEN_RATIO * extent))
+    return page_pen_rule.sent_pen_width(float((points.max(axis=0) - points.min(axis=0)).max()))
 
 
 def smooth(points: np.ndarray) -> np.ndarray:

@@ -9,14 +9,11 @@ import { bindKeys, Pad } from "./pad.js";
 const ASPECT = 4; // app/training/numbers_eval.py NUMBER_ASPECT
 const SENT_WIDTH = 1024; // the PNG sent: 1024 x 256, small enough to be decoded on the server's event loop
 const SENT_HEIGHT = 256;
-// The sent pen, as app/training/pen.py's single-digit rule (PAD_PEN, SENT_PEN_RATIO, SENT_PEN_MIN), but
-// proportional to the tallest stroke: the drawing's width is the whole number's, not one digit's.
-const PAD_PEN = 0.09;
-const SENT_PEN_RATIO = 0.12;
-const SENT_PEN_MIN = 0.02;
 
-/** The number pad's pen for the sent image, a share of its height (numbers_eval.number_pen_width). */
-export function numberPen(strokes) {
+/** The number pad's sent pen, a share of its height: the page's pen rule (app/modeling/pen.py, from the pad's
+ * data attributes) applied to the tallest stroke instead of the whole drawing, whose width is the number's, not
+ * one digit's (numbers_eval.number_pen_width does the same). */
+export function numberPen(strokes, rule) {
   let tallest = 0;
   for (const stroke of strokes) {
     let low = Infinity;
@@ -24,7 +21,7 @@ export function numberPen(strokes) {
     for (const [, y] of stroke) { low = Math.min(low, y); high = Math.max(high, y); }
     if (stroke.length) tallest = Math.max(tallest, high - low);
   }
-  return Math.min(PAD_PEN, Math.max(SENT_PEN_MIN, SENT_PEN_RATIO * tallest));
+  return Math.min(rule.pad, Math.max(rule.sentMin, rule.sentRatio * tallest));
 }
 
 const $ = (id) => document.getElementById(id);
@@ -55,7 +52,7 @@ const live = new LatestOnly({
   snapshot: () => {
     if (pad.isBlank || pad.version === lastSent) return null;
     lastSent = pad.version;
-    return { version: pad.version, image: pad.toDataURL(), pen: numberPen(pad.strokes), sent: performance.now() };
+    return { version: pad.version, image: pad.toDataURL(), pen: numberPen(pad.strokes, pad.pen), sent: performance.now() };
   },
   send: (job) => readNumber(job.image),
   onResult: show,
@@ -87,7 +84,7 @@ function show(result, job) {
   ui.read.dataset.number = result.number;
   ui.read.dataset.version = String(job.version);
   // The boxes fit the sent image's thinner pen; the pad shows a wider one, so they grow by the difference.
-  const grow = (Math.max(0, PAD_PEN - job.pen) / 2) * SENT_HEIGHT;
+  const grow = (Math.max(0, pad.pen.pad - job.pen) / 2) * SENT_HEIGHT;
   ui.boxes.replaceChildren(...result.digits.map((digit, index) => {
     const [x0, y0, x1, y1] = [digit.box[0] - grow, digit.box[1] - grow, digit.box[2] + grow, digit.box[3] + grow];
     const box = document.createElement("div");

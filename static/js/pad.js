@@ -1,24 +1,38 @@
 // The drawing pad: Pointer Events (mouse, touch, pen), strokes kept in unit coordinates (0..1) so the
 // drawing survives resizes and renders crisply at any devicePixelRatio, and is exported at a fixed size.
 
-/** Line width as a share of the pad's side. Measured on digits drawn over ~65-70% of the pad, after
- * preprocessing: at 0.07 they carried 25-35% less ink than the median MNIST digit of their class (below
- * MNIST's 10th percentile for a "0"); at 0.09 they sit between MNIST's 10th percentile and its median,
- * strokes ~2.5-3 px of a 20 px digit. The browser tests check the ink stays within MNIST's range. */
-export const STROKE_WIDTH = 0.09;
-const EXPORT_SIZE = 280; // pixels sent to the server: plenty for a 20x20 digit, small as a PNG
+/** The pen rule (app/modeling/pen.py, given to the page as the pad's data attributes): the pad shows a pen of
+ * `pad` of its side; the image it sends is drawn again with a pen proportional to the drawing's longest side,
+ * so a digit written small is not a blob once the server scales it up to MNIST's 20-pixel box. */
+export function penRule(canvas) {
+  const d = canvas.dataset;
+  const rule = { pad: Number(d.pen), sentRatio: Number(d.sentPenRatio), sentMin: Number(d.sentPenMin),
+    sentSide: Number(d.sentSide) };
+  if (!Object.values(rule).every((v) => v > 0)) throw new Error("the pad has no pen rule (data-pen, data-sent-*)");
+  return rule;
+}
+
+/** The sent image's pen for these strokes (unit coordinates), a share of the pad's side. */
+export function sentPenWidth(strokes, rule) {
+  const points = strokes.flat();
+  if (points.length === 0) return rule.sentMin;
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const extent = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+  return Math.min(rule.pad, Math.max(rule.sentMin, rule.sentRatio * extent));
+}
 const MIN_STEP = 0.004; // ignore moves shorter than this (unit coordinates): jitter, not drawing
 
 /** Paint strokes on a 2D context of `size` x `height` pixels (square by default): white page, black
- * round-capped ink `pen` of the height wide. */
-export function paint(ctx, size, strokes, height = size, pen = STROKE_WIDTH) {
+ * round-capped ink, a pen of `width` (a share of the pad's side; of its height, for a wide pad). */
+export function paint(ctx, size, strokes, width, height = size) {
   ctx.save();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, size, height);
   ctx.strokeStyle = "#000";
   ctx.fillStyle = "#000";
-  ctx.lineWidth = pen * height;
+  ctx.lineWidth = width * height;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const stroke of strokes) {
@@ -46,23 +60,24 @@ export function paint(ctx, size, strokes, height = size, pen = STROKE_WIDTH) {
 }
 
 export class Pad extends EventTarget {
-  /** `aspect` (width / height) and the exported image's size and pen (a share of its height, from the
-   * strokes) let a wide pad share this class; the defaults are the square single-digit pad. */
-  constructor(canvas, { aspect = 1, exportWidth = EXPORT_SIZE, exportHeight = EXPORT_SIZE, exportPen = null } = {}) {
+  /** `aspect` (width / height), the exported image's size and its pen (`exportPen(strokes, rule)`, a share of
+   * the height) let a wide pad share this class; the defaults are the square single-digit pad. */
+  constructor(canvas, { aspect = 1, exportWidth = null, exportHeight = null, exportPen = null } = {}) {
     super();
     this.canvas = canvas;
     this.aspect = aspect;
     this.exportPen = exportPen;
     this.ctx = canvas.getContext("2d");
     this.strokes = [];
+    this.pen = penRule(canvas);
     this.active = null; // { id, stroke } while a pointer is down
     this.version = 0; // bumped on every change; answers are matched to drawings by it
     this.frame = 0;
     canvas.dataset.version = "0";
     canvas.dataset.strokes = "0";
     this.exportCanvas = document.createElement("canvas");
-    this.exportCanvas.width = exportWidth;
-    this.exportCanvas.height = exportHeight;
+    this.exportCanvas.width = exportWidth ?? this.pen.sentSide;
+    this.exportCanvas.height = exportHeight ?? this.pen.sentSide;
     this.exportCtx = this.exportCanvas.getContext("2d");
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -90,7 +105,7 @@ export class Pad extends EventTarget {
 
   render() {
     this.frame = 0;
-    paint(this.ctx, this.canvas.width, this.strokes, this.canvas.height);
+    paint(this.ctx, this.canvas.width, this.strokes, this.pen.pad, this.canvas.height);
   }
 
   scheduleRender() {
@@ -170,7 +185,7 @@ export class Pad extends EventTarget {
   /** The drawing as a PNG data URL at a fixed size, whatever the screen. */
   toDataURL() {
     const { width, height } = this.exportCanvas;
-    paint(this.exportCtx, width, this.strokes, height, this.exportPen ? this.exportPen(this.strokes) : STROKE_WIDTH);
+    paint(this.exportCtx, width, this.strokes, (this.exportPen ?? sentPenWidth)(this.strokes, this.pen), height);
     return this.exportCanvas.toDataURL("image/png");
   }
 }
