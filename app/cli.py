@@ -220,18 +220,20 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     from app.training.numbers_eval import evaluate_numbers, number_cases
     from app.training.pen import load_pen_digits
 
-    path = args.model_dir / f"{args.model}.keras"
-    if not path.exists():
-        print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
+    paths = [args.model_dir / f"{model_id}.keras" for model_id in args.model]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        print(f"digit-lab evaluate: no model file {', '.join(missing)}", file=sys.stderr)
         return 2
     if args.pen is None:
         print("digit-lab evaluate: --numbers needs --pen (the pen-digit strokes)", file=sys.stderr)
         return 2
     digits = load_pen_digits(args.pen)
-    runtime = KerasRuntime(path)
     cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
-    result = evaluate_numbers(lambda batch: runtime.predict(batch[..., np.newaxis]), digits, cases)
-    print(f"{args.model}: {result.report()}")
+    for model_id, path in zip(args.model, paths, strict=True):
+        runtime = KerasRuntime(path)
+        result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases)
+        print(f"{model_id}: {result.report()}")
     sys.stdout.flush()
     os._exit(0)  # TensorFlow's teardown can abort after the answer is out (see CHECK_DEFAULT_MODEL)
 
