@@ -215,7 +215,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
+    """Whole numbers by the held-out pen writers, through the server's own segmentation and model runtime."""
+    import numpy as np
+
+    from app.inference.keras_runtime import KerasRuntime
+    from app.training.numbers_eval import evaluate_numbers, number_cases
+    from app.training.pen import load_pen_digits
+
+    paths = [args.model_dir / f"{model_id}.keras" for model_id in args.model]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        print(f"digit-lab evaluate: no model file {', '.join(missing)}", file=sys.stderr)
+        return 2
+    if args.pen is None:
+        print("digit-lab evaluate: --numbers needs --pen (the pen-digit strokes)", file=sys.stderr)
+        return 2
+    digits = load_pen_digits(args.pen)
+    cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
+    for model_id, path in zip(args.model, paths, strict=True):
+        runtime = KerasRuntime(path)
+        result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases)
+        print(f"{model_id}: {result.report()}")
+    sys.stdout.flush()
+    os._exit(0)  # TensorFlow's teardown can abort after the answer is out (see CHECK_DEFAULT_MODEL)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.numbers:
+        return cmd_evaluate_numbers(args)
     import keras
 
     from app.modeling import layers as _layers  # noqa: F401  (registers Maxout)
@@ -404,6 +432,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--verdict", action="store_true",
                           help="with --pen (and --data for MNIST's test set): how the verdict separates real digits "
                                "from non-digit kinds training never saw (pen-drawn letters and symbols, animals)")
+    evaluate.add_argument("--numbers", action="store_true",
+                          help="with --pen: read whole numbers (2-5 digits, and touching pairs) written by the "
+                               "held-out pen writers, as POST /predict/number does")
+    evaluate.add_argument("--per-writer", type=int, default=250,
+                          help="--numbers: separated numbers per held-out writer (default: %(default)s)")
+    evaluate.add_argument("--touching-per-writer", type=int, default=125,
+                          help="--numbers: touching pairs per held-out writer (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="--numbers: the cases' seed (default: %(default)s)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",
@@ -434,8 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", nargs="+", type=int, default=[1, 16],
                        help="open connections per load run (default: 1 16)")
     bench.add_argument("--endpoints", nargs="+", default=["healthz", "predict_canvas", "predict_28", "predict_batch"],
-                       choices=["healthz", "predict_canvas", "predict_28", "predict_batch"],
-                       help="what to load (default: all four)")
+                       choices=["healthz", "predict_canvas", "predict_28", "predict_batch", "predict_number"],
+                       help="what to load (default: all but predict_number, a 4-digit number)")
     bench.add_argument("--duration", type=float, default=10.0, help="seconds per load run (default: %(default)s)")
     bench.add_argument("--max-requests", type=int, default=100_000,
                        help="requests per load run at most (default: %(default)s)")

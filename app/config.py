@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(16_000_000, gt=0, description="Largest width x height decoded.")
     max_image_side: int = Field(10_000, gt=0, description="Longest side decoded, in pixels.")
     max_batch: int = Field(64, gt=0, description="Most images in one /predict/batch request.")
+    max_digits: int = Field(12, gt=0, description="Most digits in one /predict/number image.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Turn it off "
                              "behind a proxy that logs already: it costs roughly 5-10% of throughput under load.")

@@ -63,3 +63,12 @@ class UnknownLanguageError(DigitLabError):
 
 class ModelLoadError(Exception):
     """A model file is missing or corrupt at start-up (an operator error, not a client one)."""
+
+
+class TooManyDigitsError(DigitLabError):
+    """A number with more digits than the configured limit (each digit costs a model input)."""
+
+    status_code = 422
+
+    def __init__(self, found: int, limit: int) -> None:
+        super().__init__(f"The image holds at least {found} digits; a number may have {limit} at most.")

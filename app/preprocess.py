@@ -78,9 +78,10 @@ def crop_to_ink(ink: np.ndarray) -> np.ndarray:
     return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def ink_crop_from_levels(levels: np.ndarray) -> np.ndarray:
-    """uint8 greyscale → `crop_to_ink(to_ink(levels / 255))`, exactly, touching each pixel only with integer
-    compares: the stretch runs on the 256 levels, and ink is an interval of levels (the mapping is monotonic)."""
+def ink_table(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 greyscale → (the ink of each of the 256 levels, the mask of inked pixels), as `to_ink(levels / 255)`
+    decides them, touching each pixel only with integer compares: the stretch runs on the 256 levels, and ink is
+    an interval of levels (the mapping is monotonic)."""
     ring = np.sort(_border_ring(levels))
     # np.median's own arithmetic (the float32 mean of the middle pair), on the two middle levels only
     background = float(LEVELS[ring[[(ring.size - 1) // 2, ring.size // 2]]].mean())
@@ -95,9 +96,26 @@ def ink_crop_from_levels(levels: np.ndarray) -> np.ndarray:
     mask = levels <= inked[-1] if inverted else levels >= inked[0]
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         raise BlankImageError(BLANK)
+    return table, mask
+
+
+def ink_crop_from_levels(levels: np.ndarray) -> np.ndarray:
+    """uint8 greyscale → `crop_to_ink(to_ink(levels / 255))`, exactly (see ink_table)."""
+    table, mask = ink_table(levels)
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     return table.take(levels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
+def ink_image(grey: np.ndarray) -> np.ndarray:
+    """The whole image as ink, float32 white on black, same size: what a number is separated into digits from.
+    Each digit's crop of it goes through `to_mnist` again (its background is then 0, so nothing changes but
+    the crop)."""
+    grey = np.asarray(grey)
+    if grey.dtype == np.uint8:
+        table, _ = ink_table(grey)
+        return table.take(grey)
+    return to_ink(np.asarray(grey, dtype=np.float32))
 
 
 def fit_box(crop: np.ndarray) -> np.ndarray:

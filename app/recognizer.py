@@ -11,9 +11,11 @@ worker threads.
 
 from __future__ import annotations
 
+import io
 import time
 
 import numpy as np
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from app.admission import run_heavy
@@ -22,7 +24,17 @@ from app.errors import PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image, quick_to_decode
 from app.inference.registry import LoadedModel, Registry
 from app.preprocess import to_mnist
-from app.schemas import Alternative, CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
+from app.schemas import (
+    Alternative,
+    CompareResponse,
+    Explanation,
+    LayerActivations,
+    ModelAnswer,
+    NumberDigit,
+    NumberPrediction,
+    Prediction,
+)
+from app.segment import read_digits
 from app.verdict import decide
 
 INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (a canvas is 280x280)
@@ -132,3 +144,32 @@ def every_model_answers(image: np.ndarray, registry: Registry, started: float) -
     return CompareResponse(
         input=_grid(image), answers=answers, elapsed_ms=round((time.perf_counter() - started) * 1000, 3)
     )
+
+
+def _submitted_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of the image as sent, from its header (already decoded once, so it opens): decoding
+    box-averages a huge image, and the boxes are in the pixels that were sent."""
+    return Image.open(io.BytesIO(data)).size
+
+
+def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float) -> NumberPrediction:
+    """A written number → its digits left to right, each through `to_mnist` and the model (one batched call,
+    a second only when a narrow group is unsure and may hide touching digits)."""
+    data = decode_base64_image(text, settings.max_request_bytes)
+    if len(data) > settings.max_request_bytes:
+        raise PayloadTooLargeError(f"The image is larger than the limit of {settings.max_request_bytes:,} bytes.")
+    grey = decode_image(data, settings.max_image_pixels, settings.max_image_side)
+    width, height = _submitted_size(data)
+    scale_x, scale_y = width / grey.shape[1], height / grey.shape[0]
+    digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits)
+    answers = []
+    for digit in digits:
+        x0, y0, x1, y1 = digit.box
+        box = [int(x0 * scale_x), int(y0 * scale_y), min(width, round(x1 * scale_x)), min(height, round(y1 * scale_y))]
+        answer = _answer(loaded, digit.probabilities, digit.image)  # each digit's own verdict (app/verdict.py)
+        answers.append(NumberDigit.model_construct(
+            digit=answer.digit, probabilities=answer.probabilities, verdict=answer.verdict, reason=answer.reason,
+            alternatives=answer.alternatives, box=box))
+    return NumberPrediction.model_construct(
+        number="".join(str(d.digit) for d in answers), digits=answers, model=loaded.card.id,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3))

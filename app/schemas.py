@@ -50,6 +50,18 @@ class CompareRequest(BaseModel):
     image: str = ImageField
 
 
+class NumberRequest(BaseModel):
+    model_config = REQUEST_CONFIG
+
+    image: str = Field(
+        description="A written number, as for /predict: a base64 data URL or bare base64 (PNG, JPEG, WebP, GIF, "
+                    "BMP). The page's number pad sends 1024x256.",
+        min_length=1,
+        examples=[EXAMPLE_IMAGE],
+    )
+    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=["cnn"])
+
+
 class LayerActivations(BaseModel):
     name: str = Field(description="Layer name, e.g. act_1.")
     shape: list[int] = Field(description="(units,) for dense layers; (channels, 7, 7) for pooled conv maps.")
@@ -103,6 +115,37 @@ class ModelAnswer(BaseModel):
     reason: Literal["confident", "low-confidence", "blob", "straight-line", "several-shapes"] = Field(
         description=REASON_HELP)
     alternatives: list[Alternative] | None = None
+
+
+class NumberDigit(BaseModel):
+    digit: int = Field(ge=0, le=9, description="The most probable digit.")
+    probabilities: list[float] = Field(min_length=10, max_length=10, description="Softmax over 0-9; sums to 1.")
+    verdict: Literal["digit", "unsure", "not-a-digit"] = Field(description="This digit's own. " + VERDICT_HELP)
+    reason: Literal["confident", "low-confidence", "blob", "straight-line", "several-shapes"] = Field(
+        description=REASON_HELP)
+    alternatives: list[Alternative] | None = Field(
+        None, description="When unsure: the two or three likeliest digits, likeliest first.")
+    box: list[int] = Field(min_length=4, max_length=4,
+                           description="[x0, y0, x1, y1] in the submitted image's pixels, the end exclusive.")
+
+
+class NumberPrediction(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "number": "42",
+        "digits": [
+            {"digit": 4, "probabilities": [0.0, 0.0, 0.0, 0.0, 0.998, 0.0, 0.0, 0.001, 0.0, 0.001],
+             "verdict": "digit", "reason": "confident", "alternatives": None, "box": [212, 61, 331, 205]},
+            {"digit": 2, "probabilities": [0.0, 0.0, 0.997, 0.002, 0.0, 0.0, 0.0, 0.001, 0.0, 0.0],
+             "verdict": "digit", "reason": "confident", "alternatives": None, "box": [388, 58, 489, 203]},
+        ],
+        "model": "cnn",
+        "elapsed_ms": 4.2,
+    }]})
+
+    number: str = Field(description="The digits read, left to right.")
+    digits: list[NumberDigit] = Field(description="Each digit, left to right.")
+    model: str
+    elapsed_ms: float = Field(description="Server time for decode, segmentation, preprocessing and inference.")
 
 
 class BatchResponse(BaseModel):

@@ -1,4 +1,4 @@
-"""HTML pages (the drawing page and the lesson) and the string catalogues their scripts read.
+"""HTML pages (the drawing page, the number pad and the lesson) and the string catalogues their scripts read.
 
 The language comes from ?lang= (and is then remembered in a cookie), else the cookie, else the
 browser's Accept-Language; every visible string comes from app/i18n, for templates and scripts alike.
@@ -38,6 +38,11 @@ def render(request: Request, template: str, page: str) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> Response:
     return render(request, "index.html", "index")
+
+
+@router.get("/number", response_class=HTMLResponse)
+def number(request: Request) -> Response:
+    return render(request, "number.html", "number")
 
 
 @router.get("/lesson", response_class=HTMLResponse)

@@ -17,10 +17,20 @@ from app.recognizer import (
     image_from_text,
     image_from_text_async,
     loaded_model,
+    read_number,
     recognise_async,
     recognise_blocking,
 )
-from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
+from app.schemas import (
+    BatchRequest,
+    BatchResponse,
+    CompareRequest,
+    CompareResponse,
+    ErrorResponse,
+    NumberPrediction,
+    NumberRequest,
+    Prediction,
+)
 from app.schemas import PredictRequest as PredictBody
 
 router = APIRouter(prefix="/predict", tags=["predict"])
@@ -33,6 +43,8 @@ ERRORS = {
     503: {"model": ErrorResponse, "description": "Busy: the queue for uploads and large images is full (see "
                                                  "Retry-After)."},
 }
+NUMBER_ERRORS = {**ERRORS, 422: {"model": ErrorResponse, "description": "Not an image, corrupt, blank, invalid "
+                                 "JSON, or more digits than DIGIT_LAB_MAX_DIGITS."}}
 
 
 def as_json(answer: BaseModel) -> Response:
@@ -79,3 +91,13 @@ def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsD
 def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
     return as_json(every_model_answers(image_from_text(body.image, settings), registry, started))
+
+
+@router.post("/number", response_model=NumberPrediction, responses=NUMBER_ERRORS, dependencies=[JsonBody],
+             summary="Read a written number, digit by digit")
+def predict_number(body: NumberRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
+    """The ink is separated into digits (strokes of one digit kept together, touching digits cut apart), each
+    read like a single digit; digits left to right, each with its box in the image's pixels."""
+    started = time.perf_counter()
+    loaded = registry.get(body.model)
+    return as_json(read_number(body.image, loaded, settings, started))

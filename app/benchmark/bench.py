@@ -138,6 +138,19 @@ def canvas_png(digit: np.ndarray) -> bytes:
     return png(rgba, "RGBA")
 
 
+def number_png(digits: list[np.ndarray]) -> bytes:
+    """A 4-digit number as the number pad sends it (1024x256, dark ink on white): four MNIST digits scaled to
+    160 px and set side by side with gaps, so the benchmark needs no pen data."""
+    from PIL import Image
+
+    page = np.full((256, 1024), 255, dtype=np.uint8)
+    for k, digit in enumerate(digits[:4]):
+        big = np.asarray(Image.fromarray(digit).resize((160, 160), Image.Resampling.BILINEAR))
+        left = 200 + k * 150
+        page[48:208, left : left + 160] = np.minimum(page[48:208, left : left + 160], 255 - big)
+    return png(page)
+
+
 def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
     """endpoint label → (path, JSON body file or None for GET, images per request)."""
     digits = sample_digits(BATCH_SIZE)
@@ -145,6 +158,7 @@ def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
         "predict_canvas": {"image": data_url(canvas_png(digits[0]))},
         "predict_28": {"image": data_url(png(digits[0]))},
         "predict_batch": {"images": [data_url(png(d)) for d in digits]},
+        "predict_number": {"image": data_url(number_png(digits))},
     }
     files = {}
     for name, body in bodies.items():
@@ -155,6 +169,7 @@ def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
         "predict_canvas": ("/predict", files["predict_canvas"], 1),
         "predict_28": ("/predict", files["predict_28"], 1),
         "predict_batch": ("/predict/batch", files["predict_batch"], BATCH_SIZE),
+        "predict_number": ("/predict/number", files["predict_number"], 4),
     }
 
 
@@ -527,6 +542,8 @@ def markdown(report: dict) -> str:
         "app/benchmark/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
         "`predict_28`: a 28x28 greyscale PNG; "
         f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
+        "`predict_number`: POST /predict/number with a 1024x256 PNG of four MNIST digits side by side (the "
+        "number pad's size; images/s counts digits).",
         "",
         "## Start-up and memory",
         "",

@@ -23,20 +23,20 @@ export function sentPenWidth(strokes, rule) {
 }
 const MIN_STEP = 0.004; // ignore moves shorter than this (unit coordinates): jitter, not drawing
 
-/** Paint strokes on a 2D context of side `size` pixels: white page, black round-capped ink, a pen of `width`
- * (a share of the side). */
-export function paint(ctx, size, strokes, width) {
+/** Paint strokes on a 2D context of `size` x `height` pixels (square by default): white page, black
+ * round-capped ink, a pen of `width` (a share of the pad's side; of its height, for a wide pad). */
+export function paint(ctx, size, strokes, width, height = size) {
   ctx.save();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, size, size);
+  ctx.fillRect(0, 0, size, height);
   ctx.strokeStyle = "#000";
   ctx.fillStyle = "#000";
-  ctx.lineWidth = width * size;
+  ctx.lineWidth = width * height;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const stroke of strokes) {
-    const pts = stroke.map(([x, y]) => [x * size, y * size]);
+    const pts = stroke.map(([x, y]) => [x * size, y * height]);
     if (pts.length === 0) continue;
     if (pts.length === 1) {
       ctx.beginPath();
@@ -60,9 +60,13 @@ export function paint(ctx, size, strokes, width) {
 }
 
 export class Pad extends EventTarget {
-  constructor(canvas) {
+  /** `aspect` (width / height), the exported image's size and its pen (`exportPen(strokes, rule)`, a share of
+   * the height) let a wide pad share this class; the defaults are the square single-digit pad. */
+  constructor(canvas, { aspect = 1, exportWidth = null, exportHeight = null, exportPen = null } = {}) {
     super();
     this.canvas = canvas;
+    this.aspect = aspect;
+    this.exportPen = exportPen;
     this.ctx = canvas.getContext("2d");
     this.strokes = [];
     this.pen = penRule(canvas);
@@ -72,7 +76,8 @@ export class Pad extends EventTarget {
     canvas.dataset.version = "0";
     canvas.dataset.strokes = "0";
     this.exportCanvas = document.createElement("canvas");
-    this.exportCanvas.width = this.exportCanvas.height = this.pen.sentSide;
+    this.exportCanvas.width = exportWidth ?? this.pen.sentSide;
+    this.exportCanvas.height = exportHeight ?? this.pen.sentSide;
     this.exportCtx = this.exportCanvas.getContext("2d");
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -89,17 +94,18 @@ export class Pad extends EventTarget {
 
   /** Match the backing store to the CSS size times devicePixelRatio, so lines stay crisp on HiDPI. */
   resize() {
-    const side = Math.max(1, Math.round(this.canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1)));
-    if (this.canvas.width !== side || this.canvas.height !== side) {
-      this.canvas.width = side;
-      this.canvas.height = side;
+    const width = Math.max(1, Math.round(this.canvas.getBoundingClientRect().width * (window.devicePixelRatio || 1)));
+    const height = Math.max(1, Math.round(width / this.aspect));
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
     }
     this.render();
   }
 
   render() {
     this.frame = 0;
-    paint(this.ctx, this.canvas.width, this.strokes, this.pen.pad);
+    paint(this.ctx, this.canvas.width, this.strokes, this.pen.pad, this.canvas.height);
   }
 
   scheduleRender() {
@@ -178,7 +184,8 @@ export class Pad extends EventTarget {
 
   /** The drawing as a PNG data URL at a fixed size, whatever the screen. */
   toDataURL() {
-    paint(this.exportCtx, this.pen.sentSide, this.strokes, sentPenWidth(this.strokes, this.pen));
+    const { width, height } = this.exportCanvas;
+    paint(this.exportCtx, width, this.strokes, (this.exportPen ?? sentPenWidth)(this.strokes, this.pen), height);
     return this.exportCanvas.toDataURL("image/png");
   }
 }
