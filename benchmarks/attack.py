@@ -4,10 +4,10 @@ Every attack is bounded in count and time and stops by itself; the server is sta
 given with --url/--pid, which must be a loopback address). Figures are printed as a table and, with --json,
 written out. The machine is shared, so timings are noisy: run it twice and compare.
 
-    python benchmarks/attack.py                          # every attack, ~3 minutes plus a 60 s soak
-    python benchmarks/attack.py --only scan-bomb json header
-    python benchmarks/attack.py --soak-seconds 300       # the full 5-minute mixed soak
-    python benchmarks/attack.py --slow-connections 20000 # the issue's slowloris size (spread over helpers)
+    python -m benchmarks.attack                          # every attack, ~3 minutes plus a 60 s soak
+    python -m benchmarks.attack --only scan-bomb json header
+    python -m benchmarks.attack --soak-seconds 300       # the full 5-minute mixed soak
+    python -m benchmarks.attack --slow-connections 20000 # the issue's slowloris size (spread over helpers)
 
 Linux only (CPU time, memory and descriptors are read from /proc/<pid>).
 """
@@ -36,12 +36,10 @@ import httpx
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.inputs import data_url, png
+from app.benchmark.inputs import data_url, png
 from benchmarks.soak import Kind, request_mix, rss_bytes, wait_ready, worker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MiB = 1024 * 1024
 TICKS = os.sysconf("SC_CLK_TCK")
