@@ -129,11 +129,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"digit-lab serve: invalid setting {error}", file=sys.stderr)
         return 2
     serving_threads(os.environ)
+    from app.connections import server_options
     from app.errors import ModelLoadError
     from app.inference.registry import Registry
     from app.workers import PortUnavailable, reuse_port_supported, run_workers
-
-    from app.connections import server_options
 
     options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
                    access_log=settings.access_log, timeout_graceful_shutdown=settings.graceful_timeout,
