@@ -21,6 +21,11 @@ function frame(width, height, title, description) {
   return svg;
 }
 
+/** Roughly how wide a 12 px bold label is (CJK characters are about twice a Latin letter): room for end labels. */
+export function textWidth(text) {
+  return [...String(text)].reduce((sum, ch) => sum + (ch.codePointAt(0) > 0x2e80 ? 13 : 7.5), 0);
+}
+
 /** About five round-numbered ticks covering [lo, hi]. */
 export function niceTicks(lo, hi, count = 5) {
   if (!(hi > lo)) return [lo];
@@ -39,7 +44,8 @@ const fmt = (v) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.t
  * yMin/yMax/xMin/xMax, endLabels, width, height, description (defaults to each series' last point).
  */
 export function lineChart({ title, series, xLabel = "", yLabel = "", log = false, yMin, yMax, xMin, xMax,
-  endLabels = true, width = 480, height = 280, description, zeroLine = false, xIntegers = false }) {
+  endLabels = true, width = 480, height = 280, description, zeroLine = false, xIntegers = false, yFormat, xFormat,
+  markers = [] }) {
   const all = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!log || y > 0));
   const desc = description ?? series.map((s) => {
     const last = s.points.filter(([, y]) => Number.isFinite(y)).at(-1);
@@ -50,14 +56,16 @@ export function lineChart({ title, series, xLabel = "", yLabel = "", log = false
     svg.append(el("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, "—"));
     return svg;
   }
-  const labelSpace = endLabels ? 92 : 12;
+  const labelSpace = endLabels ? Math.min(width * 0.4, 12 + Math.max(...series.map((x) => textWidth(x.label)))) : 12;
   const m = { left: 52, right: labelSpace, top: 12, bottom: 40 };
   const xs = all.map(([x]) => x);
   const ys = all.map(([, y]) => y);
   const x0 = xMin ?? Math.min(...xs);
   const x1 = xMax ?? Math.max(...xs);
-  let y0 = yMin ?? Math.min(...ys);
-  let y1 = yMax ?? Math.max(...ys);
+  // yMin/yMax widen the range but never cut a line: a value outside them would be drawn flat at the edge, and
+  // a ReLU clamped at the top of its plot looks as if it saturated.
+  let y0 = Math.min(yMin ?? Infinity, ...ys);
+  let y1 = Math.max(yMax ?? -Infinity, ...ys);
   if (log) { y0 = 10 ** Math.floor(Math.log10(y0)); y1 = 10 ** Math.ceil(Math.log10(y1)); }
   if (y1 === y0) { y1 += 1; y0 -= log ? 0 : 1; }
   const tx = (x) => m.left + ((x - x0) / (x1 - x0 || 1)) * (width - m.left - m.right);
@@ -69,12 +77,12 @@ export function lineChart({ title, series, xLabel = "", yLabel = "", log = false
     : niceTicks(y0, y1);
   for (const v of yTicks) {
     svg.append(el("line", { class: "grid", x1: m.left, x2: width - m.right, y1: ty(v), y2: ty(v) }));
-    svg.append(el("text", { x: m.left - 6, y: ty(v) + 4, "text-anchor": "end" }, log ? `1e${Math.round(Math.log10(v))}` : fmt(v)));
+    svg.append(el("text", { x: m.left - 6, y: ty(v) + 4, "text-anchor": "end" }, yFormat ? yFormat(v) : log ? `1e${Math.round(Math.log10(v))}` : fmt(v)));
   }
   const xTicks = xIntegers ? niceTicks(x0, x1, Math.min(6, Math.max(1, x1 - x0))).filter(Number.isInteger) : niceTicks(x0, x1, 6);
   for (const v of xTicks) {
     svg.append(el("line", { class: "tick", x1: tx(v), x2: tx(v), y1: height - m.bottom, y2: height - m.bottom + 4 }));
-    svg.append(el("text", { x: tx(v), y: height - m.bottom + 16, "text-anchor": "middle" }, fmt(v)));
+    svg.append(el("text", { x: tx(v), y: height - m.bottom + 16, "text-anchor": "middle" }, xFormat ? xFormat(v) : fmt(v)));
   }
   if (zeroLine && !log && y0 < 0 && y1 > 0) svg.append(el("line", { class: "zero", x1: m.left, x2: width - m.right, y1: ty(0), y2: ty(0) }));
   if (zeroLine && x0 < 0 && x1 > 0) svg.append(el("line", { class: "zero", x1: tx(0), x2: tx(0), y1: m.top, y2: height - m.bottom }));
@@ -97,6 +105,9 @@ export function lineChart({ title, series, xLabel = "", yLabel = "", log = false
     const [lx, ly] = pts.at(-1);
     ends.push({ label: s.label, x: tx(lx), y: clampY(ly), i });
   });
+  for (const { x, y, className = "marker0" } of markers) {
+    if (y >= y0 && y <= y1 && x >= x0 && x <= x1) svg.append(el("circle", { class: `${className} point`, cx: tx(x), cy: ty(y), r: 4.5 }));
+  }
   if (endLabels) {
     ends.sort((a, b) => a.y - b.y);
     for (let k = 1; k < ends.length; k += 1) ends[k].y = Math.max(ends[k].y, ends[k - 1].y + 12);
