@@ -158,10 +158,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.learning_rate:  # a recipe's step size changed on purpose (the lesson's dying-ReLU run): a new id
         specs = [replace(spec, id=f"{spec.id}-lr{args.learning_rate:g}", learning_rate=args.learning_rate,
                          title=f"{spec.title} (learning rate {args.learning_rate:g})") for spec in specs]
-    if args.hidden_bias:  # hidden units born below zero: the lesson's dying-ReLU run
-        specs = [replace(spec, id=f"{spec.id}-bias{args.hidden_bias:g}", hidden_bias=args.hidden_bias,
-                         title=f"{spec.title} (hidden biases start at {args.hidden_bias:g})")
-                 for spec in specs if spec.kind == "mlp"]
     data = load_mnist(args.data)
     for n, spec in enumerate(specs, start=1):
         model_id = spec.id
@@ -273,9 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")
     train.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke tests)")
     train.add_argument("--learning-rate", type=float, metavar="LR",
-                       help="override the recipe's learning rate (ids <id>-lr<LR>)")
-    train.add_argument("--hidden-bias", type=float, metavar="B",
-                       help="start the MLPs' hidden biases at B instead of 0 (ids <id>-bias<B>; the lesson's dying-ReLU run)")
+                       help="override the recipe's learning rate (ids <id>-lr<LR>; the lesson's dying-ReLU run)")
     train.add_argument("--limit", type=int, help="train on the first N training images only")
     train.add_argument("--test-limit", type=int, help="test on the first N test images only")
     train.set_defaults(run=cmd_train)

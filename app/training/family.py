@@ -42,7 +42,6 @@ class ModelSpec:
     epochs: int
     batch_size: int
     augment: bool
-    hidden_bias: float = 0.0  # starting bias of the MLP's hidden units; below zero it can kill ReLU units at birth
 
 
 CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True)
@@ -89,9 +88,8 @@ def output_head(features: keras.KerasTensor) -> keras.KerasTensor:
     return keras.layers.Activation("softmax", name="probabilities")(logits)
 
 
-def build_mlp(activation: str, seed: int, hidden_bias: float = 0.0) -> keras.Model:
-    """MLP_DEPTH hidden layers of MLP_WIDTH units; Glorot-uniform initialisation for every member (biases at
-    `hidden_bias`, zero but in the lesson's dying-ReLU run)."""
+def build_mlp(activation: str, seed: int) -> keras.Model:
+    """MLP_DEPTH hidden layers of MLP_WIDTH units; Glorot-uniform initialisation for every member."""
     inputs = keras.Input(INPUT_SHAPE, name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
     for i in range(1, MLP_DEPTH + 1):
@@ -99,8 +97,7 @@ def build_mlp(activation: str, seed: int, hidden_bias: float = 0.0) -> keras.Mod
         if activation == "maxout":
             x = Maxout(MLP_WIDTH, MAXOUT_PIECES, kernel_initializer=init, name=f"hidden_{i}")(x)
         else:
-            x = keras.layers.Dense(MLP_WIDTH, kernel_initializer=init, name=f"hidden_{i}",
-                                   bias_initializer=keras.initializers.Constant(hidden_bias))(x)
+            x = keras.layers.Dense(MLP_WIDTH, kernel_initializer=init, name=f"hidden_{i}")(x)
         x = activation_layer(activation, f"act_{i}")(x)
     return keras.Model(inputs, output_head(x), name=f"mlp_{activation.replace('-', '_')}")
 
@@ -131,7 +128,7 @@ def build_cnn(seed: int) -> keras.Model:
 
 
 def build(spec: ModelSpec, seed: int) -> keras.Model:
-    return build_cnn(seed) if spec.kind == "cnn" else build_mlp(spec.activation, seed, spec.hidden_bias)
+    return build_cnn(seed) if spec.kind == "cnn" else build_mlp(spec.activation, seed)
 
 
 def hidden_layer_names(model: keras.Model) -> list[str]:

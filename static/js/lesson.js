@@ -269,7 +269,8 @@ async function loadEvidence(models) {
   showModelEvidence(byId[select.value]);
 }
 
-// 6b. Dying ReLU, from a run where it happens (models/dying: a learning rate too large for plain SGD).
+// 6b. Dying ReLU, from a run where it happens (models/dying: plain SGD with a learning rate ten times the
+// recipe's): per run, the hidden layer that lost the most units.
 function showDying(cards) {
   const relu = cards.find((c) => c.activation === "relu");
   const leaky = cards.find((c) => c.activation === "leaky-relu");
@@ -278,31 +279,32 @@ function showDying(cards) {
     return;
   }
   const runs = [relu, leaky].filter(Boolean);
-  const meanDead = (h) => {
-    const values = Object.values(h.dead_fraction ?? {});
-    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+  const worst = (card) => {
+    const last = card.history.at(-1).dead_fraction ?? {};
+    return hiddenLayers(last).reduce((a, b) => (last[b] > last[a] ? b : a));
   };
   const deadChart = $("dying-chart");
   deadChart.replaceChildren(lineChart({
-    title: t("dying.chart_caption"), xLabel: t("chart.epoch"), yLabel: t("chart.dead_share"), yMin: 0, yMax: 1,
+    title: t("dying.chart_caption"), xLabel: t("chart.epoch"), yLabel: t("chart.fraction"), yMin: 0,
     xIntegers: true, width: widthOf(deadChart), yFormat: (v) => percent(v, 0),
-    series: runs.flatMap((card) => [
-      { label: actName(card.activation), points: card.history.map((h) => [h.epoch, meanDead(h)]) },
-    ]),
+    series: runs.map((card) => ({
+      label: `${actName(card.activation)} · ${layerName(worst(card))}`,
+      points: card.history.map((h) => [h.epoch, h.dead_fraction?.[worst(card)]]),
+    })),
   }));
   const accuracyChart = $("dying-accuracy-chart");
   accuracyChart.replaceChildren(lineChart({
-    title: t("dying.accuracy_caption"), xLabel: t("chart.epoch"), yLabel: t("chart.accuracy"), yMin: 0, yMax: 1,
+    title: t("dying.accuracy_caption"), xLabel: t("chart.epoch"), yLabel: t("chart.accuracy"),
     xIntegers: true, width: widthOf(accuracyChart), yFormat: (v) => percent(v, 0),
     series: runs.map((card) => ({ label: actName(card.activation), points: card.history.filter((h) => h.val_accuracy != null).map((h) => [h.epoch, h.val_accuracy]) })),
   }));
-  const last = relu.history.at(-1);
-  const deepest = hiddenLayers(last.dead_fraction).at(-1);
+  const at = (card) => card.history.at(-1).dead_fraction[worst(card)];
+  const firstDead = relu.history.find((h) => h.epoch > 0 && (h.dead_fraction?.[worst(relu)] ?? 0) >= at(relu) * 0.8);
   $("dying-summary").textContent = t(leaky ? "dying.summary" : "dying.summary_relu_only", {
-    rate: number(relu.learning_rate, 2), epochs: last.epoch, dead: percent(meanDead(last), 0),
-    deepLayer: layerName(deepest), deepDead: percent(last.dead_fraction[deepest], 0),
-    reluAccuracy: percent(relu.test_accuracy, 1), leakyAccuracy: leaky ? percent(leaky.test_accuracy, 1) : "—",
-    leakyDead: leaky ? percent(meanDead(leaky.history.at(-1)), 0) : "—",
+    rate: number(relu.learning_rate, 3), epochs: relu.history.at(-1).epoch, firstEpoch: firstDead?.epoch ?? 1,
+    layer: layerName(worst(relu)), dead: percent(at(relu), 1),
+    leakyLayer: leaky ? layerName(worst(leaky)) : "", leakyDead: leaky ? percent(at(leaky), 1) : "",
+    reluAccuracy: percent(relu.test_accuracy, 1), leakyAccuracy: leaky ? percent(leaky.test_accuracy, 1) : "",
   });
   $("dying-summary").dataset.reluAccuracy = String(relu.test_accuracy);
 }
