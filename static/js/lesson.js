@@ -172,7 +172,7 @@ function showAccuracy(models, adamCards) {
   const sigmoidAdam = adamOf.sigmoid;
   $("recipe-note").textContent = sigmoid && sigmoidAdam
     ? t("neuron.recipe_note", { sgd: percent(sigmoid.test_accuracy), adam: percent(sigmoidAdam.test_accuracy),
-      rate: number(sigmoidAdam.learning_rate, 4), linearAdam: adamOf.linear ? percent(adamOf.linear.test_accuracy) : "—" })
+      linearAdam: adamOf.linear ? percent(adamOf.linear.test_accuracy) : "—" })
     : "";
 }
 

@@ -76,7 +76,7 @@ export class ToyNet {
 
   /** One full-batch step of Adam on the mean cross-entropy. */
   step(points) {
-    const { w1, w2 } = this.params;
+    const { w2 } = this.params;
     const { df } = ACTIVATIONS[this.activation];
     const grads = Object.fromEntries(Object.entries(this.params).map(([k, v]) => [k, new Float64Array(v.length)]));
     for (const { x, y } of points) {
@@ -104,7 +104,6 @@ export class ToyNet {
         param[i] -= (LEARNING_RATE * mHat) / (Math.sqrt(vHat) + 1e-8);
       }
     }
-    void w1;
   }
 
   accuracy(points) {
