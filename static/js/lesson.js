@@ -160,7 +160,7 @@ function showAccuracy(models, adamCards) {
     return rows;
   });
   const chart = $("accuracy-chart");
-  chart.replaceChildren(barChart({ title: t("chart.accuracy_label"), items, max: 1, labelWidth: Math.min(230, widthOf(chart) * 0.45), width: widthOf(chart) }));
+  chart.replaceChildren(barChart({ title: t("chart.accuracy_label"), items, max: 1, labelWidth: Math.min(260, widthOf(chart) * 0.45), width: widthOf(chart) }));
   const linear = models.find((m) => m.id === "linear");
   const mlps = models.filter((m) => m.id !== "linear" && m.kind === "mlp");
   const best = [...(mlps.length ? mlps : models.filter((m) => m.id !== "linear"))].sort((a, b) => b.test_accuracy - a.test_accuracy)[0];

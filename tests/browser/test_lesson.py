@@ -169,6 +169,14 @@ def test_chart_text_is_readable_on_a_phone_and_lines_are_not_clamped(open_page, 
     small = [(text, round(px, 1)) for text, px in sizes if px < MIN_TEXT_PX]
     assert sizes and not small, f"chart text under {MIN_TEXT_PX} px on a phone: {small[:10]}"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    # No chart text runs off its chart's edges (a long model name left of a bar, an end label on the right).
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.chart svg text:not([transform])')].filter(t => t.textContent.trim()).filter(t => {
+             const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
+             return box.x < -0.5 || box.x + box.width > view.width + 0.5;
+           }).map(t => t.textContent)"""
+    )
+    assert not cut, f"chart text cut off at the edge: {cut[:10]}"
     # ReLU's plot reaches its largest value (5 at x = 5): its y axis is chosen from its values, not cut at 2, so
     # its line rises above the tick for 4 (it was drawn flat from y = 2 on).
     top, tick4 = page.locator("#activation-plots figure[data-activation=relu] svg").evaluate(
