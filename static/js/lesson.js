@@ -302,6 +302,7 @@ function showDying(cards) {
   const firstDead = relu.history.find((h) => h.epoch > 0 && (h.dead_fraction?.[worst(relu)] ?? 0) >= at(relu) * 0.8);
   $("dying-summary").textContent = t(leaky ? "dying.summary" : "dying.summary_relu_only", {
     rate: number(relu.learning_rate, 3), epochs: relu.history.at(-1).epoch, firstEpoch: firstDead?.epoch ?? 1,
+    firstDead: percent(firstDead?.dead_fraction?.[worst(relu)] ?? at(relu), 1),
     layer: layerName(worst(relu)), dead: percent(at(relu), 1),
     leakyLayer: leaky ? layerName(worst(leaky)) : "", leakyDead: leaky ? percent(at(leaky), 1) : "",
     reluAccuracy: percent(relu.test_accuracy, 1), leakyAccuracy: leaky ? percent(leaky.test_accuracy, 1) : "",
