@@ -4,7 +4,7 @@
 #   docker run --rm --read-only --tmpfs /tmp -p 127.0.0.1:8000:8000 digit-lab    # then open http://127.0.0.1:8000
 #
 # Settings come from the environment: DIGIT_LAB_PORT, DIGIT_LAB_WORKERS, DIGIT_LAB_DEFAULT_MODEL and every other
-# DIGIT_LAB_* variable that app/config.py reads (docker run -e DIGIT_LAB_DEFAULT_MODEL=relu ...).
+# DIGIT_LAB_* variable that app/config.py reads (docker run -e DIGIT_LAB_DEFAULT_MODEL=relu ...). docs/docker.md.
 #
 # `--build-arg RUNTIME=litert` builds a much smaller image that serves the models/<id>.tflite files with LiteRT
 # and has no TensorFlow or Keras at all (TensorFlow is about 80% of the default image).
@@ -48,35 +48,45 @@ RUN python3 -m venv /opt/venv \
  && if [ -d "$tf" ]; then rm -rf "$tf/include" && find "$tf" -name '*.so*' -type f -exec strip --strip-unneeded {} +; fi \
  && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check libclang pip
 
-# ---- Stage 3: the runtime image: base Python, the venv, the code and the models; nothing else. ----
+# ---- Stage 3: digit-lab itself, as a wheel (code, page, models), installed into a folder of its own. ----
+# A stage of its own so that a code or model change rebuilds only this small layer, never the venv above. The
+# folder goes on the venv's path through a .pth file (made in the final stage), so nothing needs PYTHONPATH.
+FROM ${PYTHON_IMAGE} AS package
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY models/ models/
+COPY static/ static/
+COPY templates/ templates/
+COPY app/ app/
+RUN python3 -m venv /opt/build \
+ && /opt/build/bin/pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /dist . \
+ && /opt/build/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps --no-compile \
+        --target /opt/digit-lab /dist/digit_lab-*.whl \
+ && rm -rf /opt/digit-lab/bin
+
+# ---- Stage 4: the runtime image: base Python, the venv, the installed package; nothing else. ----
 FROM ${PYTHON_IMAGE}
 ARG RUNTIME=keras
 # HOME and KERAS_HOME point at /tmp so a read-only root filesystem (with a tmpfs on /tmp) works: Keras writes
 # its config under ~/.keras. No .pyc is written at run time (they are compiled below, at build time).
 ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HOME=/tmp \
     KERAS_HOME=/tmp/.keras \
     TF_CPP_MIN_LOG_LEVEL=2 \
+    DIGIT_LAB_HOST=0.0.0.0 \
     DIGIT_LAB_PORT=8000 \
-    DIGIT_LAB_WORKERS=1 \
-    DIGIT_LAB_DEFAULT_MODEL=cnn \
     DIGIT_LAB_RUNTIME=${RUNTIME} \
     DIGIT_LAB_GRACEFUL_TIMEOUT=8
 # An unprivileged user with no home and no shell; the files below stay root's, so the server cannot change its own code.
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 COPY --from=deps /opt/venv /opt/venv
-# The code runs from /app rather than being pip-installed: app.config.PROJECT_ROOT is the parent of app/, and
-# models/, static/ and templates/ must sit beside it. `python -m app.cli` is the `digit-lab` console script.
+COPY --from=package /opt/digit-lab /opt/digit-lab
+RUN echo /opt/digit-lab > "$(echo /opt/venv/lib/python3*/site-packages)/digit-lab.pth" \
+ && python -m compileall -q /opt/digit-lab
+# An empty working directory that the server cannot write to.
 WORKDIR /app
-# Least often changed first, so a code change rebuilds only the last small layers.
-COPY models/ models/
-COPY static/ static/
-COPY templates/ templates/
-COPY app/ app/
-RUN python -m compileall -q app
 USER app
 EXPOSE 8000
 # Liveness with the standard library (the image has no curl). The server accepts connections only once the
@@ -85,4 +95,5 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('DIGIT_LAB_PORT', '8000'), timeout=2)"]
 # Exec form: Python is PID 1 and receives SIGTERM itself; uvicorn then stops accepting, lets in-flight requests
 # finish (up to DIGIT_LAB_GRACEFUL_TIMEOUT, below `docker stop`'s 10 s) and exits 0.
-CMD ["python", "-m", "app.cli", "serve", "--host", "0.0.0.0"]
+# `python -m app.cli` is the `digit-lab` console script.
+CMD ["python", "-m", "app.cli", "serve"]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import multiprocessing
 import os
-import subprocess
 import sys
 from collections.abc import MutableMapping
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.config import PROJECT_ROOT
+from app.assets import asset_dir, output_models_dir
+from app.modeling import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.config import Settings
 
 DATA_HELP = (
     "MNIST source: a directory of the original IDX files (*-ubyte.gz) or an .npz with "
@@ -22,46 +31,49 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-MODEL_PROBLEM = "digit-lab model problem: "
-# The child leaves with os._exit: its answer is known by then, and TensorFlow's teardown at interpreter exit can
-# abort (exit 134), which would read as a failed check and stop a healthy server from starting.
-CHECK_DEFAULT_MODEL = f"""
-import os, sys
-from app.config import get_settings
-from app.errors import ModelLoadError
-from app.inference.registry import Registry
-settings = get_settings()
-try:
-    Registry.load(settings.models_dir, settings.default_model, settings.runtime, others="skip")
-except ModelLoadError as error:
-    print({MODEL_PROBLEM!r} + str(error), file=sys.stderr)
-    sys.stderr.flush()
-    os._exit(1)
-sys.stderr.flush()
-os._exit(0)
-"""
+def report_default_model(models_dir: Path, default: str, runtime: str, answer: Connection) -> None:
+    """In the check's child process: load the default model, send back its problem (None when it loads).
+
+    The runtimes' own start-up notices would read as part of the server's answer: the child's output is muted."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    from app.errors import ModelLoadError
+    from app.inference.registry import load_default
+
+    try:
+        load_default(models_dir, default, runtime)
+    except ModelLoadError as error:
+        answer.send(str(error))
+    else:
+        answer.send(None)
 
 
-def check_default_model() -> str | None:
-    """Load the default model once in a child process (same settings, from the environment); its error, or None."""
-    result = subprocess.run([sys.executable, "-c", CHECK_DEFAULT_MODEL], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT)
-    if result.returncode == 0:
-        return None
-    said = [line[len(MODEL_PROBLEM):] for line in result.stderr.splitlines() if line.startswith(MODEL_PROBLEM)]
-    if said:
-        return said[-1]
-    last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-    return f"the model check failed: {last}"
+def check_default_model(models_dir: Path, default: str, runtime: str) -> str | None:
+    """Load the default model once in a child process; its problem, or None.
+
+    A child, so that the supervisor of several workers never holds TensorFlow (~600 MB) it does not use. The
+    answer is what the child sent, not how it exited: TensorFlow's teardown may end a process oddly."""
+    spawn = multiprocessing.get_context("spawn")
+    receive, send = spawn.Pipe(duplex=False)
+    child = spawn.Process(target=report_default_model, args=(models_dir, default, runtime, send),
+                          name="digit-lab-model-check")
+    child.start()
+    send.close()
+    try:
+        problem = receive.recv()
+    except EOFError:
+        problem = "the model check stopped without an answer"
+    child.join()
+    return problem
 
 
 def serving_threads(environ: MutableMapping[str, str]) -> None:
     """One TensorFlow compute thread per worker, unless TF_NUM_INTRAOP_THREADS says otherwise.
 
-    A model call here is small (one image, or a few batched), and splitting it across cores costs more in
-    hand-offs than it saves, while the worker's event loop needs a core of its own. Measured on 2 cores, 1 worker:
-    POST /predict canvas c=1 p50 2.6-2.7 → 2.3 ms, /predict/batch (16 images) 7.8 → 6.7 ms, c=16 unchanged.
-    Scale with --workers instead. Set before TensorFlow is imported here or in a worker (they inherit it)."""
+    A model call here is small (one image, or a few batched): splitting it across cores costs more in hand-offs
+    than it saves, and the worker's event loop needs a core of its own (benchmarks/RESULTS.md). Scale with
+    --workers instead. Set before TensorFlow is imported here or in a worker (they inherit it)."""
     environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
@@ -76,58 +88,81 @@ def at_least_one(text: str) -> int:
     return value
 
 
+# serve's flags (argparse's names) and the settings they override.
+SERVE_FLAGS = {"host": "host", "port": "port", "workers": "workers", "graceful_timeout": "graceful_timeout",
+               "model_dir": "models_dir", "default_model": "default_model", "runtime": "runtime"}
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings with the flags given on the command line as overrides.
+
+    ValueError with one line naming the variable when a setting is invalid."""
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    given = {flag: field for flag, field in SERVE_FLAGS.items() if getattr(args, flag) is not None}
+    try:
+        return Settings(**{field: getattr(args, flag) for flag, field in given.items()})
+    except ValidationError as error:
+        flags = {field: "--" + flag.replace("_", "-") for flag, field in given.items()}
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            problems.append(f"{flags.get(field, 'DIGIT_LAB_' + field.upper())}: {item['msg']}")
+        raise ValueError("; ".join(problems)) from None
+
+
+def build_app(settings: Settings) -> FastAPI:
+    """A worker's app (the workers are spawned: this is what they call, with the supervisor's settings)."""
+    from app.main import create_app
+
+    return create_app(settings)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.model_dir:
-        os.environ["DIGIT_LAB_MODELS_DIR"] = str(args.model_dir)
-    if args.default_model:
-        os.environ["DIGIT_LAB_DEFAULT_MODEL"] = args.default_model
-    if args.runtime:
-        os.environ["DIGIT_LAB_RUNTIME"] = args.runtime
-    serving_threads(os.environ)
-    from app.config import get_settings
-
     try:
-        settings = get_settings()
-    except Exception as error:  # a bad environment variable: say which, without a traceback
-        print(f"digit-lab serve: invalid setting: {error}", file=sys.stderr)
+        settings = serve_settings(args)
+    except ValueError as error:
+        print(f"digit-lab serve: invalid setting {error}", file=sys.stderr)
         return 2
-    # Load the models before uvicorn starts: a missing or corrupt model is then one clear line and exit 1,
-    # not a lifespan traceback. One worker serves this registry; several workers (or --reload) load their own.
+    serving_threads(os.environ)
     from app.errors import ModelLoadError
     from app.inference.registry import Registry
-    from app.workers import PortUnavailable, balanced_workers_supported, run_workers
+    from app.workers import PortUnavailable, reuse_port_supported, run_workers
 
-    serves_here = args.workers == 1 and not args.reload
-    target: object = "app.main:create_app"
-    if serves_here:
-        from app.main import create_app
-
-        others = "now" if settings.preload_all else "background"
-        try:
-            registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime, others=others)
-        except ModelLoadError as error:
-            print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
-            return 1
-        target = create_app(settings, registry)
-    else:
-        # Workers load their own registry, so here the default model alone is the check (the rest cannot stop a
-        # start), and in a child process: the supervisor would otherwise keep TensorFlow (~600 MB) doing nothing.
-        problem = check_default_model()
+    options = dict(host=settings.host, port=settings.port, log_level=settings.log_level,
+                   access_log=settings.access_log, timeout_graceful_shutdown=settings.graceful_timeout)
+    if settings.workers > 1:
+        if not reuse_port_supported():
+            print("digit-lab serve: cannot start: --workers above 1 needs SO_REUSEPORT (Linux, macOS); run one "
+                  "process per port behind a proxy instead", file=sys.stderr)
+            return 2
+        # Each worker loads its own models, so here the default model alone is checked (the rest cannot stop a
+        # start): a bad one is then one line here, not a traceback from every worker.
+        problem = check_default_model(settings.models_dir, settings.default_model, settings.runtime)
         if problem:
             print(f"digit-lab serve: cannot start: {problem}", file=sys.stderr)
             return 1
-    options = dict(app=target, factory=isinstance(target, str), host=args.host, port=args.port,
-                   log_level=settings.log_level, access_log=settings.access_log,
-                   timeout_graceful_shutdown=args.graceful_timeout)
-    if args.workers > 1 and not args.reload and balanced_workers_supported():
-        try:
-            return run_workers(options, args.workers)  # a socket per worker (app/workers.py); no TensorFlow here
+        try:  # a socket per worker (app/workers.py); each builds its app from these settings
+            return run_workers({**options, "app": functools.partial(build_app, settings), "factory": True},
+                               settings.workers)
         except PortUnavailable as error:
             print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
             return 1
-    uvicorn.run(**options, workers=args.workers, reload=args.reload)
+    # Load the models before uvicorn starts: a missing or corrupt model is then one clear line and exit 1,
+    # not a lifespan traceback.
+    try:
+        registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
+                                 background=not settings.preload_all)
+    except ModelLoadError as error:
+        print(f"digit-lab serve: cannot start: {error}", file=sys.stderr)
+        return 1
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings, registry), **options)
     # Uvicorn has shut down cleanly: requests answered, lifespan closed. (It then re-raises SIGTERM, which ends a
     # normal process here; as a container's PID 1 that signal is ignored and we get here.) Python's own teardown
     # would now spend seconds unloading TensorFlow and can crash in its C++ threads ("terminate called without an
@@ -140,11 +175,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
+def read_mnist(command: str, source: Path | None):  # -> Mnist | None
+    """MNIST for a command, or None after one line that says why it cannot be read (no traceback)."""
+    from app.training.data import load_mnist
+
+    try:
+        return load_mnist(source)
+    except (OSError, ValueError) as error:
+        print(f"digit-lab {command}: cannot read MNIST from {source or 'the Keras download'}: {error}",
+              file=sys.stderr)
+        return None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from app.training.data import load_mnist
-    from app.training.family import SPECS, with_adam
+    from app.modeling.family import SPECS, with_adam
     from app.training.train import train
 
     ids = list(SPECS) if args.all else args.model
@@ -158,12 +204,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.learning_rate:  # a recipe's step size changed on purpose (the lesson's dying-ReLU run): a new id
         specs = [replace(spec, id=f"{spec.id}-lr{args.learning_rate:g}", learning_rate=args.learning_rate,
                          title=f"{spec.title} (learning rate {args.learning_rate:g})") for spec in specs]
-    data = load_mnist(args.data)
+    data = read_mnist("train", args.data)
+    if data is None:
+        return 2
     for n, spec in enumerate(specs, start=1):
         model_id = spec.id
         print(f"[{n}/{len(specs)}] training {model_id} …", file=sys.stderr)
         card = train(spec, data, args.out, epochs=args.epochs, train_limit=args.limit,
-                     test_limit=args.test_limit, verbose=1 if sys.stderr.isatty() else 2)
+                     test_limit=args.test_limit, verbose=1 if sys.stderr.isatty() else 2, pen_data=args.pen)
         print(f"{model_id}: test accuracy {card.test_accuracy:.2%}, {card.training_seconds:.0f} s "
               f"→ {args.out / (model_id + '.keras')}")
     return 0
@@ -172,19 +220,80 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import keras
 
-    from app.training import layers as _layers  # noqa: F401  (registers Maxout)
-    from app.training.data import load_mnist
+    from app.modeling import layers as _layers  # noqa: F401  (registers Maxout)
     from app.training.evaluate import evaluate, prepare
 
     path = args.model_dir / f"{args.model}.keras"
     if not path.exists():
         print(f"digit-lab evaluate: no model file {path}", file=sys.stderr)
         return 2
-    data = load_mnist(args.data)
+    if args.verdict and not args.pen:
+        print("digit-lab evaluate: --verdict needs --pen (the held-out writers are its real digits)", file=sys.stderr)
+        return 2
     model = keras.models.load_model(path, compile=False)
+    if args.pen:
+        return evaluate_pen_cli(args, model)
+    data = read_mnist("evaluate", args.data)
+    if data is None:
+        return 2
     result = evaluate(model, prepare(data.x_test[: args.limit]), data.y_test[: args.limit])
     print(f"{args.model}: {result.report()}")
     return 0
+
+
+def evaluate_pen_cli(args: argparse.Namespace, model: object) -> int:
+    """`evaluate --pen`: the held-out writers drawn as the page draws them; with --verdict, the non-digit kinds."""
+    from app.modeling.card import ModelCard, PenRecord
+    from app.training.calibrate import expected_calibration_error
+    from app.training.evaluate import evaluate_pen, montage, prepare
+    from app.training.pen import load_pen_digits, writers_split
+
+    def predict(images):
+        return model.predict(images, batch_size=1000, verbose=0)
+
+    try:
+        _, _, held_out = writers_split(load_pen_digits(args.pen))
+    except (OSError, ValueError) as error:
+        print(f"digit-lab evaluate: cannot read pen digits: {error}", file=sys.stderr)
+        return 2
+    held_out = held_out[: args.limit]
+    print(f"drawing {len(held_out):,} held-out pen digits at 4 sizes, both polarities …", file=sys.stderr)
+    result = evaluate_pen(predict, held_out)
+    print(f"{args.model}: {result.report()}")
+    ece = expected_calibration_error(result.probabilities, result.labels)
+    print(f"expected calibration error (15 bins): {ece:.2%}")
+    if args.montage:
+        print(f"worst 30 drawings → {montage(result, held_out, args.montage)}", file=sys.stderr)
+    if args.record:
+        card_path = args.model_dir / f"{args.model}.json"
+        card = ModelCard.read(card_path)
+        card.pen = PenRecord(
+            accuracy=round(result.accuracy, 6), by_size={f"{s:.0%}": round(a, 6) for s, a in result.by_size().items()},
+            per_class_accuracy=[round(a, 6) for a in result.accuracy_by(result.labels).values()],
+            writers=sorted({int(w) for w in result.writers}), drawings=len(result.labels), ece=round(ece, 6))
+        card.write(card_path)
+        print(f"pen figures → {card_path}", file=sys.stderr)
+    if args.verdict:
+        from app.training.verdict_eval import non_digit_sets, report
+
+        data = read_mnist("evaluate", args.data) if args.data is not None else None
+        pen_images = prepare_pen_inputs(held_out)
+        digits = {"held-out pen writers": pen_images}
+        if data is not None:
+            digits["MNIST test"] = (prepare(data.x_test[: args.limit])[..., 0], data.y_test[: args.limit])
+        card = ModelCard.read(args.model_dir / f"{args.model}.json")
+        print(report(predict, card.verdict, digits, non_digit_sets()))
+    return 0
+
+
+def prepare_pen_inputs(digits) -> tuple:
+    """Each held-out digit once, at a mid size and a random position: (images (n,28,28), labels)."""
+    import numpy as np
+
+    from app.training.evaluate import pen_cases, prepare_pen
+
+    cases = [case for case in pen_cases(digits, sizes=(0.5,)) if not case.invert]
+    return prepare_pen(digits, cases)[..., 0], np.array([digits[case.index].label for case in cases])
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -203,12 +312,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    script = PROJECT_ROOT / "benchmarks" / "bench.py"
-    if not script.is_file():
-        print(f"digit-lab bench: {script} not found (run from a source checkout)", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(PROJECT_ROOT))
-    from benchmarks.bench import run
+    from app.benchmark.bench import run
 
     return run(args)
 
@@ -225,8 +329,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown_table(cards) + "\n", encoding="utf-8")
         print(f"table → {args.markdown}", file=sys.stderr)
     if args.plots:
+        from importlib.util import find_spec
+
         from app.training.plots import write_all
 
+        if find_spec("matplotlib") is None:
+            print("digit-lab compare: --plots needs matplotlib: pip install 'digit-lab[lab]'", file=sys.stderr)
+            return 2
         for path in write_all(cards, args.plots):
             print(f"chart → {path}", file=sys.stderr)
     return 0
@@ -241,19 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the web demo and the JSON API",
                                 description="Serve the drawing page on / and the API (see /docs).")
-    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    # Port, workers and grace period default from the environment so a container can set them without a new CMD;
-    # argparse converts a string default with `type`, so a bad value gets a usage error, not a traceback.
-    serve.add_argument("--port", type=int, default=os.environ.get("DIGIT_LAB_PORT", "8000"),
-                       help="port (default: $DIGIT_LAB_PORT or 8000)")
-    serve.add_argument("--workers", type=at_least_one, default=os.environ.get("DIGIT_LAB_WORKERS", "1"),
-                       help="worker processes, each with its own socket on the port "
-                            "(default: $DIGIT_LAB_WORKERS or 1)")
-    serve.add_argument("--model-dir", type=Path, help="directory of trained models (default: ./models)")
-    serve.add_argument("--default-model", help="model used when a request names none (default: cnn)")
-    serve.add_argument("--runtime", choices=["keras", "litert"], help="inference runtime (default: keras)")
-    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
-    serve.add_argument("--graceful-timeout", type=int, default=os.environ.get("DIGIT_LAB_GRACEFUL_TIMEOUT", "10"),
+    # Every serve flag defaults to None: an unset flag leaves the setting to DIGIT_LAB_<NAME> or its default.
+    serve.add_argument("--host", help="interface to bind (default: $DIGIT_LAB_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: $DIGIT_LAB_PORT or 8000)")
+    serve.add_argument("--workers", type=at_least_one,
+                       help="worker processes, each with its own socket on the port (default: $DIGIT_LAB_WORKERS or 1)")
+    serve.add_argument("--model-dir", type=Path,
+                       help="directory of trained models (default: $DIGIT_LAB_MODELS_DIR or the shipped models)")
+    serve.add_argument("--default-model",
+                       help="model used when a request names none "
+                            f"(default: $DIGIT_LAB_DEFAULT_MODEL or {DEFAULT_MODEL})")
+    serve.add_argument("--runtime", choices=["keras", "litert"],
+                       help="inference runtime (default: $DIGIT_LAB_RUNTIME or keras)")
+    serve.add_argument("--graceful-timeout", type=int,
                        help="seconds in-flight requests get to finish after SIGTERM "
                             "(default: $DIGIT_LAB_GRACEFUL_TIMEOUT or 10)")
     serve.set_defaults(run=cmd_serve)
@@ -264,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every model in the family")
     train.add_argument("--data", type=Path, help=DATA_HELP)
-    train.add_argument("--out", type=Path, default=PROJECT_ROOT / "models", help="output directory (default: ./models)")
+    train.add_argument("--pen", type=Path, metavar="PATH",
+                       help="real pen digits (the UCI pen-digit strokes file or its directory): the default CNN "
+                            "trains on its training writers too; the held-out writers are never read")
+    train.add_argument("--out", type=Path, default=output_models_dir(),
+                       help="output directory (default: the checkout's models/, or ./models when installed)")
     train.add_argument("--adam", action="store_true",
                        help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")
     train.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke tests)")
@@ -276,16 +389,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a trained model on the MNIST test set",
                                    description="Measure a model through the serving preprocessing.")
-    evaluate.add_argument("--model", default="cnn", help="model id (default: %(default)s)")
-    evaluate.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    evaluate.add_argument("--model", default=DEFAULT_MODEL, help="model id (default: %(default)s)")
+    evaluate.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     evaluate.add_argument("--data", type=Path, help=DATA_HELP)
-    evaluate.add_argument("--limit", type=int, help="first N test images only (default: all 10,000)")
+    evaluate.add_argument("--limit", type=int, help="first N test images (or held-out pen digits) only")
+    evaluate.add_argument("--pen", type=Path, metavar="PATH",
+                          help="evaluate on the held-out writers of the pen-digit strokes (file or directory) "
+                               "instead: each digit drawn as the page draws it at 25/40/60/85%% of the pad, "
+                               "off-centre, both polarities; accuracy per size, digit and writer, confusion")
+    evaluate.add_argument("--montage", type=Path, metavar="PNG", help="with --pen: the worst 30 drawings as a PNG")
+    evaluate.add_argument("--record", action="store_true", help="with --pen: write the figures into the model card")
+    evaluate.add_argument("--verdict", action="store_true",
+                          help="with --pen (and --data for MNIST's test set): how the verdict separates real digits "
+                               "from non-digit kinds training never saw (pen-drawn letters and symbols, animals)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",
                                   description="Compare trained models: accuracy, epochs to 97%, gradient ratio, "
                                               "dead or saturated units — read from the model cards.")
-    compare.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    compare.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
     compare.add_argument("--markdown", type=Path, help="also write the table as Markdown to this file")
     compare.add_argument("--plots", type=Path, help="also draw PNG charts into this directory (needs matplotlib)")
     compare.set_defaults(run=cmd_compare)
@@ -296,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     which = export.add_mutually_exclusive_group()
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every <id>.keras in the model directory")
-    export.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
+    export.add_argument("--model-dir", type=Path, default=output_models_dir(),
+                        help="default: the checkout's models/, or ./models when installed")
     export.set_defaults(run=cmd_export)
 
     bench = commands.add_parser(
@@ -316,8 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="requests per load run at most (default: %(default)s)")
     bench.add_argument("--calls", type=int, default=1000,
                        help="in-process calls per stage, median taken (default: %(default)s)")
-    bench.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "models", help="default: ./models")
-    bench.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks",
+    bench.add_argument("--model-dir", type=Path, default=asset_dir("models"), help="default: the shipped models")
+    bench.add_argument("--out", type=Path, default=Path("benchmarks"),
                        help="where RESULTS.md and results.json go (default: ./benchmarks)")
     bench.set_defaults(run=cmd_bench)
     return parser

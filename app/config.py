@@ -1,4 +1,7 @@
-"""Settings from environment variables (prefix DIGIT_LAB_), with defaults that run the demo as shipped."""
+"""Settings from environment variables (prefix DIGIT_LAB_), with defaults that run the demo as shipped.
+
+`digit-lab serve` builds one Settings with its flags as explicit overrides (a flag beats the environment); the
+app, the registry and uvicorn all read that one object."""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from app.assets import asset_dir
+from app.modeling import DEFAULT_MODEL
 
 
 class Settings(BaseSettings):
@@ -17,8 +21,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DIGIT_LAB_", env_file=None, extra="ignore")
 
-    models_dir: Path = Field(PROJECT_ROOT / "models", description="Directory of <id>.keras + <id>.json.")
-    default_model: str = Field("cnn", description="Model used when a request names none.")
+    host: str = Field("127.0.0.1", description="Interface to bind (0.0.0.0 in a container).")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port).")
+    workers: int = Field(1, ge=1, description="Server processes, each with its own socket on the port.")
+    graceful_timeout: int = Field(10, ge=0, description="Seconds in-flight requests get to finish after SIGTERM.")
+    models_dir: Path = Field(default_factory=lambda: asset_dir("models"),
+                             description="Directory of <id>.keras + <id>.json (default: the shipped models).")
+    default_model: str = Field(DEFAULT_MODEL, description="Model used when a request names none.")
     runtime: Literal["keras", "litert"] = Field("keras", description="Inference runtime.")
     preload_all: bool = Field(
         False, description="Load and warm every model before serving. Off: only the default model is, and the "

@@ -36,8 +36,10 @@ def convert(model) -> bytes:
     import keras
     import tensorflow as tf
 
+    from app.preprocess import FIELD
+
     served = multi_output(model)
-    signature = [tf.TensorSpec([None, 28, 28, 1], tf.float32, name=INPUT_NAME)]
+    signature = [tf.TensorSpec([None, FIELD, FIELD, 1], tf.float32, name=INPUT_NAME)]
     with tempfile.TemporaryDirectory(prefix="digit-lab-export-") as saved_model_dir:
         archive = keras.export.ExportArchive()
         archive.track(served)
@@ -54,7 +56,7 @@ def export_model(keras_path: Path, out_path: Path | None = None, model=None) -> 
     if model is None:
         import keras
 
-        from app.training import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
+        from app.modeling import layers as _custom_layers  # noqa: F401  (registers Maxout for loading)
 
         model = keras.models.load_model(keras_path, compile=False)
     out_path = out_path or keras_path.with_suffix(".tflite")

@@ -16,7 +16,8 @@ from starlette.formparsers import MultiPartParser
 
 from app import __version__
 from app.api import docs, health, models, pages, predict
-from app.config import PROJECT_ROOT, Settings, get_settings
+from app.assets import asset_dir
+from app.config import Settings, get_settings
 from app.errors import DigitLabError
 from app.inference.registry import Registry
 from app.middleware import SECURITY_HEADERS, BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -39,7 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if getattr(app.state, "registry", None) is None:
         app.state.registry = Registry.load(settings.models_dir, settings.default_model, settings.runtime,
-                                           others="now" if settings.preload_all else "background")
+                                           background=not settings.preload_all)
     registry = app.state.registry
     log.info("ready: %s (%s runtime)", ", ".join(sorted(registry.models)), settings.runtime)
     yield
@@ -113,5 +114,5 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_middleware(SecurityHeadersMiddleware)
     for router in (predict.router, models.router, health.router, pages.router, docs.router):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
     return app

@@ -20,8 +20,8 @@ from app.errors import BlankImageError
 FIELD = 28  # MNIST's image side
 BOX = 20  # the longer side of the digit after scaling
 # Where MNIST puts the centre of mass, in array-index coordinates: measured on the 10,000 test digits
-# as (13.99, 14.01) — so 14.0, not the geometric 13.5.
-MNIST_CENTRE = 14.0
+# as (13.99, 14.01) — so half the field, not the geometric centre of the middle pixels (13.5).
+MNIST_CENTRE = FIELD / 2
 BORDER = 2  # pixels of the outer ring used to judge the background
 MIN_CONTRAST = 0.15  # below this difference between ink and background the image is blank
 NOISE_FLOOR = 0.12  # after normalising, fainter pixels are background noise (JPEG, paper grain)

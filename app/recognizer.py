@@ -21,7 +21,8 @@ from app.errors import PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image, quick_to_decode
 from app.inference.registry import LoadedModel, Registry
 from app.preprocess import to_mnist
-from app.schemas import CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
+from app.schemas import Alternative, CompareResponse, Explanation, LayerActivations, ModelAnswer, Prediction
+from app.verdict import decide
 
 INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (a canvas is 280x280)
 INPUT_DECIMALS = 3  # the preview grid needs no more precision, and it keeps the JSON small
@@ -40,7 +41,7 @@ def image_from_text(text: str, settings: Settings) -> np.ndarray:
     return image_from_bytes(decode_base64_image(text, settings.max_request_bytes), settings)
 
 
-async def prepare(text: str, settings: Settings) -> np.ndarray:
+async def image_from_text_async(text: str, settings: Settings) -> np.ndarray:
     """Data URL or bare base64 → the 28x28 input: on the event loop when it is a small plain PNG."""
     data = decode_base64_image(text, settings.max_request_bytes)
     if quick_to_decode(data, INLINE_MAX_PIXELS):
@@ -54,24 +55,32 @@ async def loaded_model(registry: Registry, model_id: str | None) -> LoadedModel:
     return loaded if loaded is not None else await run_in_threadpool(registry.get, model_id)
 
 
-async def predict_one(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
-    """One prepared image through the model's batcher, awaited."""
-    probabilities = await loaded.batcher.predict(image[..., np.newaxis])
-    return _prediction(loaded.card.id, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
+async def recognise_async(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
+    """One 28x28 input through the model's batcher, awaited on the event loop."""
+    probabilities = await loaded.batcher.predict_async(image[..., np.newaxis])
+    return _prediction(loaded, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
 
 
-def _prediction(model_id: str, probabilities: np.ndarray, image: np.ndarray, elapsed_ms: float,
+def _prediction(loaded: LoadedModel, probabilities: np.ndarray, image: np.ndarray, elapsed_ms: float,
                 explanation: Explanation | None = None) -> Prediction:
     """Built without validation: every field comes from our own arrays (validating the 784 input values of
     each answer cost more than serialising them)."""
-    answer = _answer(model_id, probabilities)
-    return Prediction.model_construct(digit=answer.digit, probabilities=answer.probabilities, model=model_id,
-                                      input=_grid(image), elapsed_ms=elapsed_ms, explain=explanation)
+    answer = _answer(loaded, probabilities, image)
+    return Prediction.model_construct(
+        digit=answer.digit, probabilities=answer.probabilities, verdict=answer.verdict, reason=answer.reason,
+        alternatives=answer.alternatives, model=loaded.card.id, input=_grid(image), elapsed_ms=elapsed_ms,
+        explain=explanation)
 
 
-def _answer(model_id: str, probabilities: np.ndarray) -> ModelAnswer:
+def _answer(loaded: LoadedModel, probabilities: np.ndarray, image: np.ndarray) -> ModelAnswer:
+    """The model's answer with its verdict (app/verdict.py: the ink's shape and the card's thresholds)."""
     rounded = [round(float(p), OUTPUT_DECIMALS) for p in probabilities]
-    return ModelAnswer.model_construct(model=model_id, digit=int(np.argmax(probabilities)), probabilities=rounded)
+    decision = decide(image, probabilities, loaded.card.verdict)
+    alternatives = [Alternative.model_construct(digit=d, probability=round(p, OUTPUT_DECIMALS))
+                    for d, p in decision.alternatives] or None
+    return ModelAnswer.model_construct(model=loaded.card.id, digit=int(np.argmax(probabilities)),
+                                       probabilities=rounded, verdict=decision.verdict, reason=decision.reason,
+                                       alternatives=alternatives)
 
 
 def rounded(values: np.ndarray) -> list:
@@ -95,27 +104,30 @@ def _explanation(loaded: LoadedModel, batch: np.ndarray) -> Explanation:
     )
 
 
-def predict(images: list[np.ndarray], loaded: LoadedModel, started: float, explain: bool = False) -> list[Prediction]:
-    """Run prepared 28x28 images through one model in a single call; answers in order."""
+def recognise_blocking(images: list[np.ndarray], loaded: LoadedModel, started: float,
+                       explain: bool = False) -> list[Prediction]:
+    """28x28 inputs through one model, waiting in this (worker) thread; answers in order. One image goes through
+    the batcher, so it shares a model call with concurrent requests; several go in one call of their own."""
     batch = np.stack(images)[..., np.newaxis]
     if len(images) == 1:  # single images from concurrent requests share model calls
-        probabilities = loaded.batcher.predict_one(batch[0])[np.newaxis]
+        probabilities = loaded.batcher.predict_blocking(batch[0])[np.newaxis]
     else:
         probabilities = loaded.runtime.predict(batch)
     explanation = _explanation(loaded, batch[:1]) if explain else None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     return [
-        _prediction(loaded.card.id, p, image, elapsed_ms, explanation)
+        _prediction(loaded, p, image, elapsed_ms, explanation)
         for image, p in zip(images, probabilities, strict=True)
     ]
 
 
-def compare(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
-    """One prepared image answered by every loaded model (default first)."""
+def every_model_answers(image: np.ndarray, registry: Registry, started: float) -> CompareResponse:
+    """One 28x28 input answered by every loaded model (default first)."""
     batch = image[np.newaxis, ..., np.newaxis]
     registry.wait()  # every model answers, even in the first seconds while some still load
     order = [registry.default] + sorted(m for m in registry.models if m != registry.default)
-    answers = [_answer(model_id, registry.models[model_id].runtime.predict(batch)[0]) for model_id in order]
+    answers = [_answer(registry.models[model_id], registry.models[model_id].runtime.predict(batch)[0], image)
+               for model_id in order]
     return CompareResponse(
         input=_grid(image), answers=answers, elapsed_ms=round((time.perf_counter() - started) * 1000, 3)
     )

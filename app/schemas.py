@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.inference.card import ModelCard
+from app.modeling import DEFAULT_MODEL
+from app.modeling.card import ModelCard
 
 # A 28x28 PNG of a "7" from the MNIST test set, dark on white, for /docs' "Try it out".
 EXAMPLE_IMAGE = (
@@ -29,7 +32,7 @@ class PredictRequest(BaseModel):
     model_config = REQUEST_CONFIG
 
     image: str = ImageField
-    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=["cnn"])
+    model: str | None = Field(None, max_length=200, description=MODEL_ID_HELP, examples=[DEFAULT_MODEL])
     explain: bool = Field(False, description="Also return hidden-layer activations and the logits.")
 
 
@@ -58,9 +61,34 @@ class Explanation(BaseModel):
     layers: list[LayerActivations]
 
 
+VERDICT_HELP = (
+    "How sure the answer is. `digit`: the model is confident it is `digit`. `unsure`: it could be one of "
+    "`alternatives`. `not-a-digit`: the ink is not one digit. Softmax always sums to 1, so `digit` and "
+    "`probabilities` name a most likely digit even for a letter or a scribble; the verdict says whether to trust "
+    "it. Decided from the ink's shape on the 28x28 input (a filled blob such as a dot, a straight stroke that is "
+    "not upright, two shapes side by side) and from the calibrated top probability against the two thresholds in "
+    "the model's card (`verdict.not_digit_below`, `verdict.unsure_below`; GET /models/{id}), fitted on "
+    "validation data."
+)
+REASON_HELP = (
+    "Why: `confident`, `low-confidence` (top probability under a threshold), `blob`, `straight-line` or "
+    "`several-shapes` (more than one digit, or a digit and something else)."
+)
+
+
+class Alternative(BaseModel):
+    digit: int = Field(ge=0, le=9)
+    probability: float
+
+
 class Prediction(BaseModel):
     digit: int = Field(ge=0, le=9, description="The most probable digit.")
     probabilities: list[float] = Field(min_length=10, max_length=10, description="Softmax over 0-9; sums to 1.")
+    verdict: Literal["digit", "unsure", "not-a-digit"] = Field(description=VERDICT_HELP, examples=["digit"])
+    reason: Literal["confident", "low-confidence", "blob", "straight-line", "several-shapes"] = Field(
+        description=REASON_HELP, examples=["confident"])
+    alternatives: list[Alternative] | None = Field(
+        None, description="When unsure: the two or three likeliest digits, likeliest first.")
     model: str
     input: list[list[float]] = Field(description="The 28x28 image the model saw, 0 (black) to 1 (white).")
     elapsed_ms: float = Field(description="Server time for decode, preprocessing and inference.")
@@ -71,6 +99,10 @@ class ModelAnswer(BaseModel):
     model: str
     digit: int = Field(ge=0, le=9)
     probabilities: list[float] = Field(min_length=10, max_length=10)
+    verdict: Literal["digit", "unsure", "not-a-digit"] = Field(description=VERDICT_HELP)
+    reason: Literal["confident", "low-confidence", "blob", "straight-line", "several-shapes"] = Field(
+        description=REASON_HELP)
+    alternatives: list[Alternative] | None = None
 
 
 class BatchResponse(BaseModel):

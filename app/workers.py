@@ -2,9 +2,9 @@
 
 Why not uvicorn's own `--workers`: there all workers share one socket, and whichever wakes first accepts every
 connection that is waiting. Clients that open their keep-alive connections together — a load generator, a
-proxy's connection pool — can then all land on one worker while the other idles: with 16 connections and
-2 workers, one run in six had all 16 on one worker (499 requests/s instead of about 910). With a socket per
-worker the kernel spreads new connections across the workers by a hash of their addresses.
+proxy's connection pool — can then all land on one worker while the other idles (docs/serving.md has the
+measurements). With a socket per worker the Linux kernel spreads new connections across the workers by a hash
+of their addresses.
 
 The supervisor holds the port (bound, not listening, so it never takes a connection), starts the workers,
 starts a new one when a worker dies after it served, stops when one cannot start at all (the same error would
@@ -39,9 +39,14 @@ class PortUnavailable(Exception):
     """The port is taken (or not ours to use); said before any worker starts."""
 
 
+def reuse_port_supported() -> bool:
+    """Several sockets may share a port (Linux, macOS); not on Windows."""
+    return hasattr(socket, "SO_REUSEPORT")
+
+
 def balanced_workers_supported() -> bool:
-    """SO_REUSEPORT spreads connections across sockets on Linux; elsewhere it does not (or does not exist)."""
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+    """SO_REUSEPORT spreads connections across sockets on Linux; elsewhere one socket may take them all."""
+    return sys.platform.startswith("linux") and reuse_port_supported()
 
 
 def port_socket(host: str, port: int) -> socket.socket:

@@ -16,7 +16,7 @@ old=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; git -C "$root" worktree remove --force "$old" >/dev/null 2>&1 || true' EXIT
 git -C "$root" worktree add --detach --force "$old" "$rev" >/dev/null 2>&1
 body=$(mktemp --suffix .json)
-"$python" -c "import base64, json, sys; json.dump({'image': 'data:image/png;base64,' + base64.b64encode(open(sys.argv[1], 'rb').read()).decode()}, open(sys.argv[2], 'w'))" "$root/benchmarks/canvas-chromium.png" "$body"
+"$python" -c "import base64, json, sys; json.dump({'image': 'data:image/png;base64,' + base64.b64encode(open(sys.argv[1], 'rb').read()).decode()}, open(sys.argv[2], 'w'))" "$root/app/benchmark/canvas-chromium.png" "$body"
 lua=$(mktemp --suffix .lua)
 printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nlocal f = io.open("%s", "r"); wrk.body = f:read("*a"); f:close()\n' "$body" > "$lua"
 

@@ -1,8 +1,8 @@
 """Capture the PNG the drawing page really sends: draw a 7 on the pad in Chromium and keep the image of the
-last POST /predict. The benchmark loads the server with this file (benchmarks/canvas-chromium.png), since the
+last POST /predict. The benchmark loads the server with this file (app/benchmark/canvas-chromium.png), since the
 browser's PNG encoder (Chromium: the Up filter, fast zlib) decodes differently from one Pillow writes.
 
-    python benchmarks/capture_canvas.py            # needs Chromium (/usr/bin/chromium) and Playwright
+    python -m benchmarks.capture_canvas   # from the repository root; needs /usr/bin/chromium and Playwright
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.bench import Server
+from app.assets import asset_dir
+from app.benchmark.bench import CAPTURED_CANVAS as OUT
+from app.benchmark.bench import Server
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.drawing import DIGITS, draw_mouse
 
-OUT = ROOT / "benchmarks" / "canvas-chromium.png"
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -28,7 +26,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as logs:
-        server = Server("litert", 1, ROOT / "models", Path(logs))
+        server = Server("litert", 1, asset_dir("models"), Path(logs))
         try:
             server.wait_ready()
             sent: list[str] = []
@@ -48,7 +46,7 @@ def main() -> int:
         return 1
     image = json.loads(sent[-1])["image"]
     OUT.write_bytes(base64.b64decode(image.split(",", 1)[1]))
-    print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size:,} bytes, from {len(sent)} requests)")
+    print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes, from {len(sent)} requests)")
     return 0
 
 

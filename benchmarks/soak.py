@@ -3,9 +3,9 @@
 Passes (exit 0) when there are zero 5xx answers, zero dropped connections, every answer has the status its
 request deserves, and the server's resident memory grows less than 10% from the end of the warm-up to the end.
 
-    python benchmarks/soak.py                       # 60 s at concurrency 32 against a fresh server on loopback
-    python benchmarks/soak.py --duration 20 --concurrency 8 --model-dir /tmp/models --json soak.json
-    python benchmarks/soak.py --url http://127.0.0.1:8000 --pid 1234   # an already-running server
+    python -m benchmarks.soak                       # 60 s at concurrency 32 against a fresh server on loopback
+    python -m benchmarks.soak --duration 20 --concurrency 8 --model-dir /tmp/models --json soak.json
+    python -m benchmarks.soak --url http://127.0.0.1:8000 --pid 1234   # an already-running server
 
 Linux only (memory is read from /proc/<pid>/status). Needs httpx (the project's `test` extra).
 """
@@ -18,7 +18,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -33,11 +32,9 @@ import httpx
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python benchmarks/soak.py` from a checkout
-    sys.path.insert(0, str(ROOT))
+from app.benchmark.bench import free_port
+from app.benchmark.inputs import MNIST_DIR, data_url, png
 
-from benchmarks.inputs import MNIST_DIR, data_url, png  # noqa: E402 (after the path set-up above)
 MAX_RSS_GROWTH = 0.10
 
 
@@ -125,12 +122,6 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start_server(model_dir: Path | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     script = Path(sys.executable).with_name("digit-lab")
@@ -139,7 +130,7 @@ def start_server(model_dir: Path | None) -> tuple[subprocess.Popen, str]:
     if model_dir:
         command += ["--model-dir", str(model_dir)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DIGIT_LAB_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -250,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     growth = (final - baseline) / baseline if baseline else float("nan")
     server_errors = sum(n for status, n in tally.statuses.items() if status >= 500)
     figures = {
-        "command": "python benchmarks/soak.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m benchmarks.soak " + " ".join(argv if argv is not None else sys.argv[1:]),
         "duration_s": round(elapsed, 1),
         "concurrency": args.concurrency,
         "requests": tally.count,

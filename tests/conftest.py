@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,14 +13,17 @@ from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# One home for these helpers (the benchmark and the soak use them too); tests import them from here.
+from app.benchmark.inputs import MNIST_DIR, data_url  # noqa: E402, F401
+from app.benchmark.inputs import png as png_bytes  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.inference.registry import Registry  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.training.data import Mnist, load_mnist  # noqa: E402
-# One home for these helpers (the benchmark and the soak use them too); tests import them from here.
-from benchmarks.inputs import MNIST_DIR, data_url  # noqa: E402, F401
-from benchmarks.inputs import png as png_bytes  # noqa: E402
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the repository checkout the tests run from
+# The pen-digit strokes: $DIGIT_LAB_PEN, else the shared data folder beside MNIST's.
+PEN_DIR = Path(os.environ.get("DIGIT_LAB_PEN", MNIST_DIR.parent / "pen-digits"))
 # CI sets this so that a missing browser or container engine fails the run instead of skipping.
 REQUIRE_ALL = os.environ.get("DIGIT_LAB_REQUIRE_ALL") == "1"
 
@@ -37,6 +41,16 @@ def mnist() -> Mnist:
     if not MNIST_DIR.is_dir():
         skip_or_fail(f"MNIST files not found in {MNIST_DIR} (set DIGIT_LAB_MNIST)")
     return load_mnist(MNIST_DIR)
+
+
+@pytest.fixture(scope="session")
+def pen_digits() -> list:
+    """The real pen-digit strokes, all 30 writers (tests pick the split they need)."""
+    from app.training.pen import load_pen_digits
+
+    if not PEN_DIR.is_dir():
+        skip_or_fail(f"pen digits not found in {PEN_DIR} (set DIGIT_LAB_PEN)")
+    return load_pen_digits(PEN_DIR)
 
 
 @pytest.fixture(scope="session")

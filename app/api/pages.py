@@ -17,16 +17,17 @@ from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app.api.deps import SettingsDep
-from app.config import PROJECT_ROOT
+from app.assets import asset_dir
 from app.errors import UnknownLanguageError
 from app.i18n import LANGUAGES, catalogue, choose_language, supported
 from app.inference.activations import LEAKY_SLOPE
+from app.modeling.pen import page_pen
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+templates = Jinja2Templates(directory=asset_dir("templates"))
 LANG_COOKIE = "lang"
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
-SCRIPTS = PROJECT_ROOT / "static" / "js"
+SCRIPTS = asset_dir("static") / "js"
 IMPORT = re.compile(r'^import\b[^;]*?from\s+"\./([\w-]+)\.js"', re.MULTILINE)
 # The order the lesson tells the story in (none, then the saturating ones, then the ReLU family); the CNN,
 # the page's default, goes first. Every list of models on both pages follows it.
@@ -56,7 +57,7 @@ def render(request: Request, template: str, page: str) -> Response:
     lang = choose_language(query, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     context = {"lang": lang, "t": catalogue(lang), "languages": LANGUAGES, "page": page, "version": __version__,
                "imports": module_imports(page), "leaky_slope": LEAKY_SLOPE, "model_order": " ".join(MODEL_ORDER),
-               "path": request.url.path}
+               "path": request.url.path, "pen": page_pen()}
     response = templates.TemplateResponse(request, template, context)
     if supported(query):
         response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_SECONDS, samesite="lax", httponly=False)

@@ -11,7 +11,15 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep
 from app.errors import PayloadTooLargeError
-from app.recognizer import compare, image_from_bytes, image_from_text, loaded_model, predict, predict_one, prepare
+from app.recognizer import (
+    every_model_answers,
+    image_from_bytes,
+    image_from_text,
+    image_from_text_async,
+    loaded_model,
+    recognise_async,
+    recognise_blocking,
+)
 from app.schemas import BatchRequest, BatchResponse, CompareRequest, CompareResponse, ErrorResponse, Prediction
 from app.schemas import PredictRequest as PredictBody
 
@@ -36,10 +44,10 @@ def as_json(answer: BaseModel) -> Response:
 async def predict_json(body: PredictBody, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
     loaded = await loaded_model(registry, body.model)
-    image = await prepare(body.image, settings)
+    image = await image_from_text_async(body.image, settings)
     if body.explain:
-        return as_json((await run_in_threadpool(predict, [image], loaded, started, True))[0])
-    return as_json(await predict_one(image, loaded, started))
+        return as_json((await run_in_threadpool(recognise_blocking, [image], loaded, started, True))[0])
+    return as_json(await recognise_async(image, loaded, started))
 
 
 @router.post("/file", response_model=Prediction, responses=ERRORS, dependencies=[MultipartBody],
@@ -48,7 +56,7 @@ def predict_file(file: UploadFile, registry: RegistryDep, settings: SettingsDep,
     started = time.perf_counter()
     loaded = registry.get(model)
     data = file.file.read(settings.max_request_bytes + 1)
-    return as_json(predict([image_from_bytes(data, settings)], loaded, started)[0])
+    return as_json(recognise_blocking([image_from_bytes(data, settings)], loaded, started)[0])
 
 
 @router.post("/batch", response_model=BatchResponse, responses=ERRORS, dependencies=[JsonBody],
@@ -61,11 +69,11 @@ def predict_batch(body: BatchRequest, registry: RegistryDep, settings: SettingsD
         )
     loaded = registry.get(body.model)
     images = [image_from_text(text, settings) for text in body.images]
-    return as_json(BatchResponse(predictions=predict(images, loaded, started)))
+    return as_json(BatchResponse(predictions=recognise_blocking(images, loaded, started)))
 
 
 @router.post("/compare", response_model=CompareResponse, responses=ERRORS, dependencies=[JsonBody],
              summary="One image, every model")
 def predict_compare(body: CompareRequest, registry: RegistryDep, settings: SettingsDep) -> Response:
     started = time.perf_counter()
-    return as_json(compare(image_from_text(body.image, settings), registry, started))
+    return as_json(every_model_answers(image_from_text(body.image, settings), registry, started))

@@ -14,9 +14,20 @@ from pathlib import Path
 CATALOGUE_DIR = Path(__file__).resolve().parent
 LANGUAGES: tuple[str, ...] = ("en", "zh-TW")
 DEFAULT_LANGUAGE = "en"
-# Accept-Language tags that Traditional Chinese readers send; Simplified-only tags fall back to English.
-ZH_TW_TAGS = ("zh-tw", "zh-hant", "zh-hk", "zh-mo", "zh")
-
+# Language ranges (lower case) → the catalogue that serves them; the longest matching prefix of subtags wins,
+# so zh-Hant-HK is zh-hant and zh-Hans-CN is zh-hans. None: no catalogue for it (Simplified Chinese readers get
+# English rather than Traditional characters).
+RANGES: dict[str, str | None] = {
+    "en": "en",
+    "zh": "zh-TW",
+    "zh-tw": "zh-TW",
+    "zh-hant": "zh-TW",
+    "zh-hk": "zh-TW",
+    "zh-mo": "zh-TW",
+    "zh-cn": None,
+    "zh-sg": None,
+    "zh-hans": None,
+}
 
 @lru_cache
 def catalogue(lang: str) -> dict[str, str]:
@@ -33,29 +44,40 @@ def supported(lang: str | None) -> str | None:
     return next((known for known in LANGUAGES if known.lower() == lang.strip().lower()), None)
 
 
-def from_accept_language(header: str | None) -> str | None:
-    """The best supported language in an Accept-Language header, honouring q-values."""
-    if not header:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
+def quality(params: list[str]) -> float:
+    """An Accept-Language item's weight: its q parameter (RFC 9110: 0 to 1), 1 without one, 0 when malformed."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
             try:
-                quality = float(params.strip()[2:])
+                weight = float(value.strip())
             except ValueError:
-                quality = 0.0
-        ranked.append((-quality, position, tag.strip().lower()))
-    for negative_quality, _, tag in sorted(ranked):
-        if negative_quality >= 0:
-            continue
-        if tag == "zh-cn" or tag == "zh-sg" or tag == "zh-hans":
-            continue
-        if tag.startswith(ZH_TW_TAGS):
-            return "zh-TW"
-        if tag.split("-")[0] == "en":
-            return "en"
+                return 0.0
+            return weight if 0.0 <= weight <= 1.0 else 0.0
+    return 1.0
+
+
+def catalogue_for(tag: str) -> str | None:
+    """The catalogue for one language tag, by the longest prefix of its subtags that RANGES knows."""
+    subtags = tag.lower().split("-")
+    for length in range(len(subtags), 0, -1):
+        prefix = "-".join(subtags[:length])
+        if prefix in RANGES:
+            return RANGES[prefix]
+    return None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The supported language the browser prefers most (highest q, then the earliest listed), or None."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate((header or "").split(",")):
+        tag, *params = item.split(";")
+        weight = quality(params)
+        if tag.strip() and weight > 0:
+            ranked.append((-weight, position, tag.strip()))
+    for _, _, tag in sorted(ranked):
+        if (lang := catalogue_for(tag)) is not None:
+            return lang
     return None
 
 

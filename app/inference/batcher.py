@@ -48,12 +48,12 @@ class Batcher:
         self._queue.put((image, future))
         return future
 
-    def predict_one(self, image: np.ndarray) -> np.ndarray:
-        """Blocking form, for worker threads."""
+    def predict_blocking(self, image: np.ndarray) -> np.ndarray:
+        """One image's (10,) probabilities, waiting in this thread: for worker threads."""
         return self.submit(image).result()
 
-    async def predict(self, image: np.ndarray) -> np.ndarray:
-        """Awaitable form, for the event loop: other requests proceed while the model runs."""
+    async def predict_async(self, image: np.ndarray) -> np.ndarray:
+        """One image's (10,) probabilities, awaited: for the event loop, which serves other requests meanwhile."""
         return await asyncio.wrap_future(self.submit(image))
 
     def close(self) -> None:

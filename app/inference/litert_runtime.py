@@ -23,6 +23,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from app.errors import ModelLoadError
 from app.inference.activations import pool_maps
+from app.preprocess import FIELD
 
 SIGNATURE = "serving_default"
 PROBABILITIES = "probabilities"
@@ -45,7 +46,7 @@ class _Slot:
 
     def resize(self, batch: int) -> None:
         if batch != self.batch:
-            self.interpreter.resize_tensor_input(self.input, [batch, 28, 28, 1], strict=False)
+            self.interpreter.resize_tensor_input(self.input, [batch, FIELD, FIELD, 1], strict=False)
             self.interpreter.allocate_tensors()
             self.batch = batch
 
@@ -101,12 +102,9 @@ class LiteRTRuntime:
         return [(name, pool_maps(values[0])) for name, values in zip(self.explained_layers, activations,
                                                                       strict=True)], logits[0]
 
-    def optimise_in_background(self) -> None:
-        """Nothing to do: XNNPACK packs its weights in warm()."""
-
     def warm(self) -> None:
         """Run every pooled interpreter once (XNNPACK packs weights on first invoke)."""
-        blank = np.zeros((1, 28, 28, 1), dtype=np.float32)
+        blank = np.zeros((1, FIELD, FIELD, 1), dtype=np.float32)
         slots = [self._slots.get() for _ in range(self.pool_size)]
         try:
             for slot in slots:

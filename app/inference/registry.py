@@ -13,7 +13,7 @@ import numpy as np
 
 from app.errors import ModelLoadError, UnknownModelError
 from app.inference.batcher import Batcher
-from app.inference.card import ModelCard
+from app.modeling.card import ModelCard
 
 log = logging.getLogger("digit_lab.registry")
 
@@ -28,8 +28,6 @@ class Runtime(Protocol):
     def explain(self, image: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]: ...
 
     def warm(self) -> None: ...
-
-    def optimise_in_background(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,39 @@ def load_runtime(kind: str, models_dir: Path, model_id: str) -> Runtime:
     return KerasRuntime(models_dir / f"{model_id}.keras")
 
 
+def load_model(models_dir: Path, model_id: str, runtime: str) -> LoadedModel:
+    """One model's card and runtime, warmed; ModelLoadError (one line) says why it cannot serve."""
+    card_path = models_dir / f"{model_id}.json"
+    if not card_path.is_file():
+        raise ModelLoadError(f"no card {card_path.name} in {models_dir}")
+    try:
+        card = ModelCard.read(card_path)
+        loaded = load_runtime(runtime, models_dir, model_id)
+        loaded.warm()
+    except ModelLoadError:
+        raise
+    except Exception as error:  # a corrupt card or file
+        raise ModelLoadError(f"{type(error).__name__}: {error}".splitlines()[0]) from None
+    return LoadedModel(card, loaded)
+
+
+def model_ids(models_dir: Path) -> list[str]:
+    """The ids of the cards in `models_dir`; ModelLoadError when there are none (nothing could ever serve)."""
+    ids = sorted(path.stem for path in models_dir.glob("*.json")) if models_dir.is_dir() else []
+    if not ids:
+        raise ModelLoadError(f"no model cards (*.json) in {models_dir}; train one with `digit-lab train`")
+    return ids
+
+
+def load_default(models_dir: Path, default: str, runtime: str) -> LoadedModel:
+    """The default model alone: what must load for the server to start (ModelLoadError otherwise)."""
+    model_ids(models_dir)
+    try:
+        return load_model(models_dir, default, runtime)
+    except ModelLoadError as error:
+        raise ModelLoadError(f"default model {default!r} is not available: {error}") from None
+
+
 LOAD_WAIT_S = 300.0  # how long a request for a model still loading in the background may wait for it
 
 
@@ -67,33 +98,20 @@ class Registry:
     _settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
-    def load(cls, models_dir: Path, default: str, runtime: str = "keras", others: str = "now") -> Registry:
-        """Load every `<id>.json` card in `models_dir` with its model file; warm each one.
+    def load(cls, models_dir: Path, default: str, runtime: str = "keras", background: bool = False) -> Registry:
+        """Load and warm every `<id>.json` card in `models_dir` with its model file, the default first.
 
-        The default model loads first. `others` says when the rest load: "now" (before returning),
-        "background" (in a daemon thread, so the server is ready once the default is warm — with TensorFlow,
-        each further model costs about half a second of loading and tracing), or "skip" (a start-up check: the
-        default model alone, and no background compilation either, so the checking process can exit at once —
-        TensorFlow aborts the process when it exits while XLA is still compiling in another thread).
-        A model that fails is recorded in `failed` and the others still serve. It is fatal (ModelLoadError)
-        when the directory holds no cards, or when the default model cannot be loaded.
+        With `background`, the others load in a daemon thread after this returns, so a server is ready once the
+        default is warm (with TensorFlow each further model costs about half a second). A model that fails is
+        recorded in `failed` and the others still serve; ModelLoadError when the directory holds no cards or
+        the default model cannot be loaded.
         """
+        ids = model_ids(models_dir)
         registry = cls(default=default)
-        cards = sorted(models_dir.glob("*.json")) if models_dir.is_dir() else []
-        if not cards:
-            raise ModelLoadError(f"no model cards (*.json) in {models_dir}; train one with `digit-lab train`")
-        ids = sorted((path.stem for path in cards), key=lambda model_id: model_id != default)
-        registry.loading = list(ids)
-        registry._load_one(models_dir, runtime, ids[0])
-        # The default serves most requests: optimise it now (the others on first use), unless this is a check.
-        if default in registry.models and others != "skip":
-            registry.models[default].runtime.optimise_in_background()
-        if default not in registry.models:
-            registry._settle()
-            reason = registry.failed.get(default, f"no card {default}.json in {models_dir}")
-            raise ModelLoadError(f"default model {default!r} is not available: {reason}")
-        rest = ids[1:] if others != "skip" else []
-        if others == "background" and rest:
+        registry.models[default] = load_default(models_dir, default, runtime)
+        rest = [model_id for model_id in ids if model_id != default]
+        registry.loading = list(rest)
+        if background and rest:
             threading.Thread(target=registry._load_rest, args=(models_dir, runtime, rest), daemon=True,
                              name="digit-lab-model-loader").start()
         else:
@@ -102,17 +120,10 @@ class Registry:
 
     def _load_one(self, models_dir: Path, runtime: str, model_id: str) -> None:
         try:
-            card = ModelCard.read(models_dir / f"{model_id}.json")
-            loaded = load_runtime(runtime, models_dir, model_id)
-            loaded.warm()
+            self.models[model_id] = load_model(models_dir, model_id, runtime)
         except ModelLoadError as error:
             self.failed[model_id] = str(error)
-        except Exception as error:  # a corrupt card or file: record it, keep serving the rest
-            self.failed[model_id] = f"{type(error).__name__}: {error}".splitlines()[0]
-        else:
-            self.models[model_id] = LoadedModel(card, loaded)
-        if model_id in self.failed:
-            log.error("model %s not loaded: %s", model_id, self.failed[model_id])
+            log.error("model %s not loaded: %s", model_id, error)
         self.loading = [m for m in self.loading if m != model_id]
 
     def _load_rest(self, models_dir: Path, runtime: str, ids: list[str]) -> None:

@@ -64,9 +64,9 @@ def augment_batch(images: tf.Tensor, seed: int) -> tf.Tensor:
 
 
 def augment_dataset(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
-    """Map batches (images, labels) through the augmentation (seeded ops: a new draw every batch)."""
+    """Map batches (images, targets[, weights]) through the augmentation (seeded ops: a new draw every batch)."""
 
-    def apply(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return augment_batch(images, seed), labels
+    def apply(images: tf.Tensor, *rest: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        return augment_batch(images, seed), *rest
 
     return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE)

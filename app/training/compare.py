@@ -1,11 +1,11 @@
-"""The family side by side, from the model cards alone: a table for the terminal and for the README."""
+"""The family side by side, from the model cards alone: a table for the terminal and for docs/lab.md."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from statistics import mean
 
-from app.inference.card import EpochRecord, ModelCard
+from app.modeling.card import EpochRecord, ModelCard
 
 COLUMNS = (
     "model", "hidden activation", "optimiser", "test accuracy", "epochs to 97% val",

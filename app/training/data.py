@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.preprocess import FIELD
+
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -82,6 +84,6 @@ def load_mnist(source: str | Path | None = None) -> Mnist:
     else:
         raise FileNotFoundError(f"{path}: expected a directory of MNIST IDX files or an .npz file")
     for key in ("x_train", "x_test"):
-        if arrays[key].shape[1:] != (28, 28):
-            raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected (n, 28, 28)")
+        if arrays[key].shape[1:] != (FIELD, FIELD):
+            raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected (n, {FIELD}, {FIELD})")
     return Mnist(**{k: v.astype(np.uint8) for k, v in arrays.items()}, source=str(path))

@@ -1,10 +1,10 @@
-"""The lab's charts as PNG files for the README, drawn from the model cards (matplotlib, optional extra)."""
+"""The lab's charts as PNG files for docs/lab.md, drawn from the model cards (matplotlib, optional extra)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.inference.card import ModelCard
+from app.modeling.card import ModelCard
 
 FIGURE_SIZE = (7.5, 4.2)
 DPI = 110

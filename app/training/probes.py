@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.training.family import hidden_layer_names
+from app.modeling.family import hidden_layer_names
 
 SATURATION_LEVEL = 0.1  # derivative below 10% of its maximum counts as saturated
 DEAD_FAMILY = {"relu", "leaky-relu"}

@@ -1,23 +1,38 @@
 // The drawing pad: Pointer Events (mouse, touch, pen), strokes kept in unit coordinates (0..1) so the
 // drawing survives resizes and renders crisply at any devicePixelRatio, and is exported at a fixed size.
 
-/** Line width as a share of the pad's side. Measured on digits drawn over ~65-70% of the pad, after
- * preprocessing: at 0.07 they carried 25-35% less ink than the median MNIST digit of their class (below
- * MNIST's 10th percentile for a "0"); at 0.09 they sit between MNIST's 10th percentile and its median,
- * strokes ~2.5-3 px of a 20 px digit. The browser tests check the ink stays within MNIST's range. */
-export const STROKE_WIDTH = 0.09;
-const EXPORT_SIZE = 280; // pixels sent to the server: plenty for a 20x20 digit, small as a PNG
+/** The pen rule (app/modeling/pen.py, given to the page as the pad's data attributes): the pad shows a pen of
+ * `pad` of its side; the image it sends is drawn again with a pen proportional to the drawing's longest side,
+ * so a digit written small is not a blob once the server scales it up to MNIST's 20-pixel box. */
+export function penRule(canvas) {
+  const d = canvas.dataset;
+  const rule = { pad: Number(d.pen), sentRatio: Number(d.sentPenRatio), sentMin: Number(d.sentPenMin),
+    sentSide: Number(d.sentSide) };
+  if (!Object.values(rule).every((v) => v > 0)) throw new Error("the pad has no pen rule (data-pen, data-sent-*)");
+  return rule;
+}
+
+/** The sent image's pen for these strokes (unit coordinates), a share of the pad's side. */
+export function sentPenWidth(strokes, rule) {
+  const points = strokes.flat();
+  if (points.length === 0) return rule.sentMin;
+  const xs = points.map((p) => p[0]);
+  const ys = points.map((p) => p[1]);
+  const extent = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+  return Math.min(rule.pad, Math.max(rule.sentMin, rule.sentRatio * extent));
+}
 const MIN_STEP = 0.004; // ignore moves shorter than this (unit coordinates): jitter, not drawing
 
-/** Paint strokes on a 2D context of side `size` pixels: white page, black round-capped ink. */
-export function paint(ctx, size, strokes) {
+/** Paint strokes on a 2D context of side `size` pixels: white page, black round-capped ink, a pen of `width`
+ * (a share of the side). */
+export function paint(ctx, size, strokes, width) {
   ctx.save();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, size, size);
   ctx.strokeStyle = "#000";
   ctx.fillStyle = "#000";
-  ctx.lineWidth = STROKE_WIDTH * size;
+  ctx.lineWidth = width * size;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
   for (const stroke of strokes) {
@@ -50,13 +65,14 @@ export class Pad extends EventTarget {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.strokes = [];
+    this.pen = penRule(canvas);
     this.active = null; // { id, stroke } while a pointer is down
     this.version = 0; // bumped on every change; answers are matched to drawings by it
     this.frame = 0;
     canvas.dataset.version = "0";
     canvas.dataset.strokes = "0";
     this.exportCanvas = document.createElement("canvas");
-    this.exportCanvas.width = this.exportCanvas.height = EXPORT_SIZE;
+    this.exportCanvas.width = this.exportCanvas.height = this.pen.sentSide;
     this.exportCtx = this.exportCanvas.getContext("2d");
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -83,7 +99,7 @@ export class Pad extends EventTarget {
 
   render() {
     this.frame = 0;
-    paint(this.ctx, this.canvas.width, this.strokes);
+    paint(this.ctx, this.canvas.width, this.strokes, this.pen.pad);
   }
 
   scheduleRender() {
@@ -162,7 +178,7 @@ export class Pad extends EventTarget {
 
   /** The drawing as a PNG data URL at a fixed size, whatever the screen. */
   toDataURL() {
-    paint(this.exportCtx, EXPORT_SIZE, this.strokes);
+    paint(this.exportCtx, this.pen.sentSide, this.strokes, sentPenWidth(this.strokes, this.pen));
     return this.exportCanvas.toDataURL("image/png");
   }
 }

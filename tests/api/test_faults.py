@@ -28,8 +28,7 @@ from app.inference.registry import Registry
 from app.main import create_app
 from app.preprocess import to_mnist
 from tests.conftest import canvas_png, data_url, png_bytes
-
-START_TIMEOUT_S = 240  # TensorFlow's import and the model warm-up, on a busy two-core CI machine
+from tests.helpers import START_TIMEOUT_S, free_port, wait_until_ready
 
 
 def digit_lab() -> list[str]:
@@ -137,24 +136,6 @@ def test_one_broken_model_of_several_leaves_the_others_serving(
 # --- SIGTERM with a request in flight ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_ready(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited during start-up"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.5)
-    pytest.fail("the server did not become ready")
-
-
 def read_response(connection: socket.socket) -> tuple[int, dict]:
     data = b""
     while chunk := connection.recv(65536):
@@ -170,7 +151,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits(settings: Settings
     process = subprocess.Popen([*digit_lab(), "serve", "--model-dir", str(models), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=serve_env())
     try:
-        wait_until_ready(process, port)
+        wait_until_ready(process, f"http://127.0.0.1:{port}/healthz")
         # A faint paper grain makes the PNG ~100 kB, so half the body really is still on its way.
         page = np.random.default_rng(0).integers(245, 256, size=(280, 280), dtype=np.uint8)
         page[50:230, 125:155] = 0

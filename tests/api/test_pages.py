@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from app.config import PROJECT_ROOT
 from app.api.pages import MODEL_ORDER
 from app.i18n import LANGUAGES, catalogue, choose_language, from_accept_language
+from tests.conftest import PROJECT_ROOT
 
 PAGES = ("/", "/lesson")
 TEMPLATES = PROJECT_ROOT / "templates"

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from app.benchmark.bench import worker_pids as children
 from app.config import Settings
 from app.workers import balanced_workers_supported
-from benchmarks.bench import worker_pids as children
-from tests.api.test_faults import START_TIMEOUT_S, digit_lab, free_port, own_lines, serve_env, wait_until_ready
+from tests.api.test_faults import digit_lab, own_lines, serve_env
+from tests.helpers import START_TIMEOUT_S, free_port, wait_until_ready
 
 pytestmark = pytest.mark.skipif(not balanced_workers_supported(), reason="SO_REUSEPORT balancing is Linux-only")
 CONNECTIONS = 16
@@ -74,7 +75,7 @@ def two_workers(settings: Settings):
                                 "--model-dir", str(settings.models_dir), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=serve_env())
     try:
-        wait_until_ready(process, port)
+        wait_until_ready(process, f"http://127.0.0.1:{port}/healthz")
         wait_for_listeners(port, 2)  # the supervisor's own socket holds the port but never listens
         yield process, port
     finally:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import PROJECT_ROOT
-from tests.conftest import skip_or_fail
+from tests.conftest import PROJECT_ROOT, skip_or_fail
+from tests.helpers import free_port, wait_until_ready
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 SERVER_START_SECONDS = float(os.environ.get("DIGIT_LAB_SERVER_START_SECONDS", "180"))
@@ -33,12 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get_json(url: str, timeout: float = 2.0) -> dict:
@@ -63,20 +55,10 @@ def server(artifacts: Path) -> Iterator[str]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                ready = get_json(f"{base}/readyz")
-                if ready.get("ready") and not ready.get("loading"):  # every model, not only the default
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server was not ready within {SERVER_START_SECONDS:.0f} s")
-            time.sleep(0.25)
+        wait_until_ready(process, f"{base}/readyz", timeout=SERVER_START_SECONDS,  # every model, not only the default
+                         ready=lambda response: response.status_code == 200 and not response.json()["loading"],
+                         describe=lambda: log_path.read_text()[-3000:])
         yield base
     finally:
         process.terminate()

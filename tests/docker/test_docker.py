@@ -12,85 +12,41 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from app.config import PROJECT_ROOT
-from tests.conftest import canvas_png, data_url, skip_or_fail
+from tests.conftest import canvas_png, data_url
+from tests.containers import (
+    HEALTHY_TIMEOUT_S,
+    Container,
+    build_image,
+    docker,
+    free_port,
+    inspect,
+    require_engine,
+    wait_healthy,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 IMAGE = os.environ.get("DIGIT_LAB_DOCKER_IMAGE", "digit-lab:test")
-CONTEXT = Path(os.environ.get("DIGIT_LAB_DOCKER_CONTEXT", PROJECT_ROOT))  # another checkout, if wanted
-BUILD_TIMEOUT_S = 1800  # a cold build downloads ~300 MB of wheels
-HEALTHY_TIMEOUT_S = 180  # TensorFlow's import and model warm-up on a slow, busy CPU
 DIGITS = 10  # the first ten MNIST test images
-
-
-def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        pytest.fail(f"docker {' '.join(args[:2])} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return result
-
-
-def inspect(name: str) -> dict:
-    return json.loads(docker("inspect", name).stdout)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Container:
-    name: str
-    port: int
-    started: float  # time.monotonic() just before `docker run`
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def logs(self) -> str:
-        result = docker("logs", self.name, check=False)
-        return (result.stdout + result.stderr)[-4000:]
 
 
 @pytest.fixture(scope="module")
 def engine() -> None:
-    if shutil.which("docker") is None:
-        skip_or_fail("no docker client on PATH")
-    try:
-        info = docker("version", "--format", "{{.Server.Version}}", timeout=20, check=False)
-    except subprocess.TimeoutExpired:
-        skip_or_fail("the container engine did not answer within 20 s")
-    if info.returncode != 0:
-        why = (info.stderr.strip().splitlines() or ["no output"])[-1]
-        skip_or_fail(f"no container engine answers (start one: eval \"$(../shared/container/engine.sh start)\"): {why}")
+    require_engine()
 
 
 @pytest.fixture(scope="module")
 def image(engine: None) -> str:
-    if not (CONTEXT / "models" / "cnn.keras").is_file():
-        skip_or_fail("models/cnn.keras, the image's default model, is missing (run `digit-lab train --all`)")
-    started = time.monotonic()
-    result = docker("build", "-t", IMAGE, str(CONTEXT), timeout=BUILD_TIMEOUT_S, check=False)
-    if result.returncode != 0:
-        pytest.fail(f"docker build failed:\n{(result.stdout + result.stderr)[-5000:]}")
-    print(f"\n[docker] build: {time.monotonic() - started:.1f} s")
-    return IMAGE
+    return build_image(IMAGE)
 
 
 @pytest.fixture(scope="module")
@@ -104,34 +60,6 @@ def container(image: str) -> Iterator[Container]:
         yield box
     finally:
         docker("rm", "--force", box.name, check=False)
-
-
-def health_command(name: str) -> list[str]:
-    """The image's HEALTHCHECK as a command line for `docker exec`."""
-    test = (inspect(name)["Config"].get("Healthcheck") or {}).get("Test") or []
-    assert test and test[0] in ("CMD", "CMD-SHELL"), f"the image declares no HEALTHCHECK: {test}"
-    return list(test[1:]) if test[0] == "CMD" else ["/bin/sh", "-c", test[1]]
-
-
-def wait_healthy(box: Container) -> float:
-    """Seconds from `docker run` to healthy.
-
-    Healthy is the engine's own verdict where it runs health checks; an engine that does not schedule them
-    (Podman without systemd leaves the status at "starting") gets the image's own check run the same way."""
-    command = health_command(box.name)
-    deadline = box.started + HEALTHY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        state = inspect(box.name)["State"]
-        if not state.get("Running"):
-            pytest.fail(f"the container stopped ({state.get('Status')}, exit {state.get('ExitCode')}):\n{box.logs()}")
-        status = (state.get("Health") or {}).get("Status")
-        if status == "healthy":
-            return time.monotonic() - box.started
-        assert status != "unhealthy", f"the engine marked it unhealthy:\n{box.logs()}"
-        if docker("exec", box.name, *command, check=False, timeout=10).returncode == 0:
-            return time.monotonic() - box.started
-        time.sleep(1)
-    pytest.fail(f"not healthy {HEALTHY_TIMEOUT_S} s after docker run:\n{box.logs()}")
 
 
 def read_response(sock: socket.socket) -> tuple[int, bytes]:

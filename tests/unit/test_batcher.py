@@ -43,7 +43,7 @@ def test_alone_a_request_runs_at_once_on_the_inference_thread() -> None:
     answers = []
     for number in range(20):
         started = time.perf_counter()
-        answers.append(batcher.predict_one(image(number))[0])
+        answers.append(batcher.predict_blocking(image(number))[0])
         assert time.perf_counter() - started < 0.5
     assert answers == list(range(20))
     assert model.batch_sizes == [1] * 20 and model.threads == {"digit-lab-infer-seven"}
@@ -64,7 +64,7 @@ def test_the_event_loop_stays_free_while_the_model_runs() -> None:
                 ticks += 1
 
         ticking = asyncio.create_task(ticker())
-        results = await asyncio.gather(*(batcher.predict(image(n)) for n in range(10)))
+        results = await asyncio.gather(*(batcher.predict_async(image(n)) for n in range(10)))
         ticking.cancel()
         return [float(r[0]) for r in results], ticks
 
@@ -79,7 +79,7 @@ def test_concurrent_requests_share_calls_and_get_their_own_answers() -> None:
     model = SlowModel()
     batcher = Batcher(model, max_batch=8)
     with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda n: batcher.predict_one(image(n))[0], range(200)))
+        answers = list(pool.map(lambda n: batcher.predict_blocking(image(n))[0], range(200)))
     assert answers == list(range(200))
     assert sum(model.batch_sizes) == 200 == batcher.images
     assert max(model.batch_sizes) <= 8
@@ -93,7 +93,7 @@ def test_an_error_reaches_every_request_of_its_batch_and_no_other() -> None:
 
     def ask(number: int) -> None:
         try:
-            batcher.predict_one(image(number))
+            batcher.predict_blocking(image(number))
             outcomes[number] = "ok"
         except RuntimeError:
             outcomes[number] = "error"
@@ -104,7 +104,7 @@ def test_an_error_reaches_every_request_of_its_batch_and_no_other() -> None:
     assert "ok" in outcomes.values()
     # After a failure the batcher still serves.
     model.fail_on = None
-    assert batcher.predict_one(image(3))[0] == 3
+    assert batcher.predict_blocking(image(3))[0] == 3
 
 
 @pytest.mark.parametrize("callers", [1, 3, 32])
@@ -113,7 +113,7 @@ def test_never_stalls(callers: int) -> None:
     model = SlowModel(seconds=0.001)
     batcher = Batcher(model, max_batch=4)
     with ThreadPoolExecutor(callers) as pool:
-        futures = [pool.submit(batcher.predict_one, image(n)) for n in range(callers * 10)]
+        futures = [pool.submit(batcher.predict_blocking, image(n)) for n in range(callers * 10)]
         assert [f.result(timeout=30)[0] for f in futures] == list(range(callers * 10))
     batcher.close()
     assert batcher.images == callers * 10

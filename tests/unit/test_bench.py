@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.benchmark.bench import app_for, app_request_us, canvas_png, sample_digits
 from app.config import Settings
-from app.inference.card import ModelCard
 from app.inference.registry import LoadedModel, load_runtime
-from benchmarks.bench import app_for, app_request_us, canvas_png, sample_digits
+from app.modeling.card import ModelCard
 from tests.conftest import data_url
 
 

@@ -3,6 +3,9 @@ still served from the first request on (a request for one waits for it), and /re
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,7 +24,7 @@ def test_background_loading_serves_every_model(settings: Settings) -> None:
     ids = sorted(p.stem for p in settings.models_dir.glob("*.json"))
     if len(ids) < 2:
         pytest.skip("needs at least two models")
-    registry = Registry.load(settings.models_dir, settings.default_model, runtime_for(settings), others="background")
+    registry = Registry.load(settings.models_dir, settings.default_model, runtime_for(settings), background=True)
     assert settings.default_model in registry.models  # ready means the default is loaded and warm
     assert set(registry.loading) <= set(ids) - {settings.default_model}
     other = next(i for i in ids if i != settings.default_model)
@@ -30,8 +33,10 @@ def test_background_loading_serves_every_model(settings: Settings) -> None:
     assert registry.loading == [] and set(registry.models) | set(registry.failed) == set(ids)
 
 
-def test_readyz_lists_models_still_loading(settings: Settings) -> None:
-    registry = Registry.load(settings.models_dir, settings.default_model, runtime_for(settings), others="skip")
+def test_readyz_lists_models_still_loading(settings: Settings, tmp_path: Path) -> None:
+    for path in settings.models_dir.glob(f"{settings.default_model}.*"):  # the default model alone
+        shutil.copy(path, tmp_path)
+    registry = Registry.load(tmp_path, settings.default_model, runtime_for(settings))
     registry.loading = ["later"]  # as while the background loader runs
     with TestClient(create_app(settings, registry)) as client:
         body = client.get("/readyz").json()
@@ -44,13 +49,10 @@ def test_preloading_everything_is_the_default_for_direct_loads(settings: Setting
     assert set(registry.models) | set(registry.failed) == {p.stem for p in settings.models_dir.glob("*.json")}
 
 
-def test_the_start_up_check_starts_no_compilation_and_exits_cleanly(settings: Settings) -> None:
-    """`serve --workers N` checks the default model in a child that then exits. That child used to start XLA's
-    background compilation, and TensorFlow aborted the exiting process (exit 134) when the compiler was still
-    running — often on a busy machine — so a healthy server refused to start."""
+def test_the_start_up_check_loads_the_default_model_in_a_child(settings: Settings, tmp_path: Path) -> None:
+    """`serve --workers N` checks the default model in a child process before starting the workers."""
     from app.cli import check_default_model
 
-    registry = Registry.load(settings.models_dir, settings.default_model, "keras", others="skip")
-    runtime = registry.models[settings.default_model].runtime
-    assert not runtime._compiling.locked() and not runtime.compiled.is_set()  # never started
-    assert check_default_model() is None
+    assert check_default_model(settings.models_dir, settings.default_model, "keras") is None
+    problem = check_default_model(tmp_path, settings.default_model, "keras")
+    assert problem is not None and "no model cards" in problem

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from app.config import Settings
-from app.inference.card import ModelCard
 from app.inference.keras_runtime import KerasRuntime
+from app.modeling.card import ModelCard
+from app.modeling.family import MLP_DEPTH, SPECS, build_cnn, build_mlp, multiply_adds
+from app.modeling.layers import Maxout
 from app.training.data import load_mnist, read_idx
-from app.training.family import MLP_DEPTH, SPECS, build_cnn, build_mlp, multiply_adds
-from app.training.layers import Maxout
 from app.training.probes import dead_fraction, gradient_norms, saturated_fraction
 from app.training.train import train
 

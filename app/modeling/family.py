@@ -14,9 +14,10 @@ from dataclasses import dataclass, replace
 import keras
 
 from app.inference.activations import LEAKY_SLOPE
-from app.training.layers import Maxout
+from app.modeling.layers import Maxout
+from app.preprocess import FIELD
 
-INPUT_SHAPE = (28, 28, 1)
+INPUT_SHAPE = (FIELD, FIELD, 1)
 CLASSES = 10
 MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink layer by layer
 MLP_WIDTH = 128
@@ -42,9 +43,12 @@ class ModelSpec:
     epochs: int
     batch_size: int
     augment: bool
+    # Real pen digits of the training writers next to MNIST, and non-digits with a uniform target (outlier
+    # exposure), then calibration and verdict thresholds: the model the page serves by default.
+    real_handwriting: bool = False
 
 
-CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True)
+CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True, real_handwriting=True)
 MLP_ACTIVATIONS = {
     "linear": "No activation (linear)",
     "sigmoid": "Sigmoid",
@@ -63,7 +67,6 @@ SPECS: dict[str, ModelSpec] = {
         for name, title in MLP_ACTIVATIONS.items()
     },
 }
-DEFAULT_MODEL = CNN_SPEC.id
 
 
 def with_adam(spec: ModelSpec) -> ModelSpec:

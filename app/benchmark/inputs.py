@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", ROOT.parent / "shared" / "data" / "mnist"))
+from app.assets import SOURCE_ROOT
+
+# The MNIST IDX files: $DIGIT_LAB_MNIST, else the shared data folder beside a checkout.
+MNIST_DIR = Path(os.environ.get("DIGIT_LAB_MNIST", SOURCE_ROOT.parent / "shared" / "data" / "mnist"))
 
 
 def png(array: np.ndarray, mode: str | None = None) -> bytes:

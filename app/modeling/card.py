@@ -32,6 +32,34 @@ class EpochRecord(BaseModel):
     )
 
 
+class Calibration(BaseModel):
+    """Temperature scaling, fitted on validation data and baked into the output layer."""
+
+    temperature: float = Field(description="The logits were divided by this before softmax (1 = unchanged).")
+    fitted_on: str
+    ece_before: dict[str, float] = Field(description="Expected calibration error (15 bins) by data set, before.")
+    ece_after: dict[str, float] = Field(description="The same after calibration.")
+
+
+class VerdictThresholds(BaseModel):
+    """How an answer's verdict is decided from the calibrated top probability (see app/verdict.py)."""
+
+    not_digit_below: float = Field(description="Top probability under this: not a digit.")
+    unsure_below: float = Field(description="Top probability under this (and not under the first): unsure.")
+    fitted_on: str
+
+
+class PenRecord(BaseModel):
+    """Real pen digits of writers the model never saw (`digit-lab evaluate --pen ... --record`)."""
+
+    accuracy: float
+    by_size: dict[str, float] = Field(description="Accuracy by the digit's height as a share of the pad's.")
+    per_class_accuracy: list[float]
+    writers: list[int]
+    drawings: int
+    ece: float | None = None
+
+
 class ModelCard(BaseModel):
     """Everything a person (or the page) needs to trust and compare a model."""
 
@@ -57,6 +85,10 @@ class ModelCard(BaseModel):
     data_checksum: str
     versions: dict[str, str]
     history: list[EpochRecord] = Field(default_factory=list)
+    trained_on: list[str] = Field(default_factory=list, description="Data sets training read, besides MNIST.")
+    calibration: Calibration | None = None
+    verdict: VerdictThresholds | None = None
+    pen: PenRecord | None = None
 
     @classmethod
     def read(cls, path: Path) -> ModelCard:

@@ -1,6 +1,6 @@
 """The serving benchmark: start the real server, load it with wrk over loopback, write JSON + Markdown.
 
-Run it with `digit-lab bench` (options: `digit-lab bench --help`) or `python benchmarks/bench.py`.
+Run it with `digit-lab bench` (options: `digit-lab bench --help`).
 Every figure comes from this one run, so ratios (/predict vs /healthz, LiteRT vs Keras) compare like
 with like on the same machine at the same moment; absolute numbers depend on the machine, which the
 report names. For each runtime and worker count it:
@@ -41,13 +41,9 @@ if TYPE_CHECKING:  # the app is imported lazily: the benchmark's own process sta
     from app.config import Settings
     from app.inference.registry import LoadedModel
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python benchmarks/bench.py` from a checkout
-    sys.path.insert(0, str(ROOT))
+from app.benchmark.inputs import MNIST_DIR, data_url, png
+from app.preprocess import FIELD
 
-from benchmarks.inputs import MNIST_DIR, data_url, png  # noqa: E402 (after the path set-up above)
-
-BENCH_DIR = ROOT / "benchmarks"
 STARTUP_LINE = "Application startup complete."
 READY_TIMEOUT_S = 120.0
 BATCH_SIZE = 16
@@ -118,14 +114,14 @@ def sample_digits(count: int) -> list[np.ndarray]:
         data = load_mnist(MNIST_DIR)
         return [data.x_test[i] for i in range(count)]
     except Exception:  # the benchmark must still run anywhere the server runs
-        digit = np.zeros((28, 28), dtype=np.uint8)
+        digit = np.zeros((FIELD, FIELD), dtype=np.uint8)
         digit[6:9, 7:21] = 255
         for row in range(9, 23):
             digit[row, 19 - (row - 9) // 2 : 22 - (row - 9) // 2] = 255
         return [digit] * count
 
 
-CAPTURED_CANVAS = ROOT / "benchmarks" / "canvas-chromium.png"  # made by benchmarks/capture_canvas.py
+CAPTURED_CANVAS = Path(__file__).with_name("canvas-chromium.png")  # made by benchmarks/capture_canvas.py
 
 
 def canvas_png(digit: np.ndarray) -> bytes:
@@ -166,6 +162,7 @@ def request_bodies(folder: Path) -> dict[str, tuple[str, Path | None, int]]:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -236,7 +233,7 @@ class Server:
                    str(workers), "--runtime", runtime, "--model-dir", str(models_dir)]
         self.log = self.log_path.open("w")
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
     def wait_ready(self) -> tuple[float, float, float]:
@@ -338,16 +335,13 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     from app.imaging import decode_base64_image, decode_image
     from app.inference.registry import load_runtime
     from app.preprocess import to_mnist
-    from app.recognizer import predict
+    from app.recognizer import recognise_blocking
 
     settings = Settings()
     loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
     loaded_runtime.warm()
-    if hasattr(loaded_runtime, "compiled"):  # Keras: time the XLA single-image path the server settles on
-        loaded_runtime.optimise_in_background()
-        loaded_runtime.compiled.wait(60)
-    from app.inference.card import ModelCard
     from app.inference.registry import LoadedModel
+    from app.modeling.card import ModelCard
 
     loaded = LoadedModel(ModelCard.read(Path(models_dir) / f"{settings.default_model}.json"), loaded_runtime)
     digit = sample_digits(1)[0]
@@ -364,7 +358,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
             "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
             "preprocess": lambda: to_mnist(grey),
             "inference": lambda: loaded_runtime.predict(batch),
-            "answer_json": lambda: predict([image], answered, time.perf_counter())[0].model_dump_json(),
+            "answer_json": lambda: recognise_blocking([image], answered, time.perf_counter())[0].model_dump_json(),
         }
         result[label] = {name: median_us(fn, calls) for name, fn in stages.items()}
         result[label]["whole_app"] = app_request_us(app_for(settings, loaded), json.dumps({"image": text}).encode(),
@@ -446,13 +440,13 @@ def median_us(fn, calls: int) -> float:
 
 
 def stages_in_child(runtime: str, models_dir: Path, calls: int) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import stage_times; "
+    code = (f"import json; from app.benchmark.bench import stage_times; "
             f"print('STAGES', json.dumps(stage_times({runtime!r}, {str(models_dir)!r}, {calls})))")
     from app.cli import serving_threads
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     serving_threads(env)  # the child times inference with the threads `digit-lab serve` gives TensorFlow
-    output = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=600)
     line = next((x for x in output.stdout.splitlines() if x.startswith("STAGES ")), None)
     if line is None:
@@ -530,7 +524,7 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         "`predict_canvas`: POST /predict with a 280x280 opaque RGBA canvas PNG (what the page sends: "
-        "benchmarks/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
+        "app/benchmark/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
         "`predict_28`: a 28x28 greyscale PNG; "
         f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
         "",
