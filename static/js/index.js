@@ -20,7 +20,8 @@ const ui = {
 const MODEL_KEY = "digit-lab.model";
 // ~10 answers a second while drawing is live enough to watch, and a few dozen requests per digit, not hundreds.
 const REQUEST_INTERVAL_MS = 100;
-const state = { model: "", titles: {}, compare: false, strokeEnd: null, answer: null, ids: [] };
+// strokeEnds: pen-ups still waiting for the bars of their drawing (a second stroke may start before they come).
+const state = { model: "", titles: {}, compare: false, strokeEnds: [], answer: null, ids: [] };
 // For the browser tests: pen-up → final bars (ms) per stroke, and the requests sent.
 const report = { latencies: [], requests: 0, inFlight: 0, maxInFlight: 0 };
 window.digitLab = report;
@@ -70,14 +71,15 @@ function show(result, job) {
   ui.bars.dataset.version = String(job.version);
   if (job.compare) renderCompare(ui.compareGrid, result.answers, state.titles, answer.model, state.ids);
   state.answer = answer;
-  const end = state.strokeEnd;
-  if (end && job.version >= end.version && job.sent >= end.sentAfter) {
-    // The answer to the drawing as the pen left it: pen-up → these bars, never 0 for "already current".
+  // The answer to the drawing as the pen left it (or a later one): pen-up → these bars, never 0 for
+  // "already current".
+  const answered = state.strokeEnds.filter((end) => job.version >= end.version && job.sent >= end.sentAfter);
+  for (const end of answered) {
     const waited = performance.now() - end.at;
     report.latencies.push(waited);
     ui.bars.dataset.latencyMs = waited.toFixed(1);
-    state.strokeEnd = null;
   }
+  state.strokeEnds = state.strokeEnds.filter((end) => !answered.includes(end));
   ui.timing.textContent = t("result.timing", {
     server: answer.elapsed_ms.toFixed(1), total: (performance.now() - job.sent).toFixed(0),
     model: state.titles[answer.model] ?? answer.model,
@@ -99,7 +101,7 @@ function showError(error, job) {
   ui.status.textContent = error instanceof api.ApiError ? t("result.error", { detail: error.message }) : t("result.offline");
   ui.status.classList.add("is-error");
   ui.bars.dataset.version = String(job.version);
-  state.strokeEnd = null;
+  state.strokeEnds = [];
 }
 
 function resetAnswer() {
@@ -115,7 +117,7 @@ function resetAnswer() {
 function showBlank() {
   live.cancel();
   lastSent = "";
-  state.strokeEnd = null;
+  state.strokeEnds = [];
   resetAnswer();
   ui.status.textContent = t("result.invite");
   ui.status.classList.remove("is-error");
@@ -159,7 +161,7 @@ pad.addEventListener("change", (event) => {
   }
   if (source === "pointer") {
     const inFlight = live.inFlight?.key === jobKey();
-    state.strokeEnd = { version, at, sentAfter: inFlight ? live.inFlight.sent : at };
+    state.strokeEnds.push({ version, at, sentAfter: inFlight ? live.inFlight.sent : at });
   }
   askNow();
 });
