@@ -190,6 +190,8 @@ def read_mnist(command: str, source: Path | None):  # -> Mnist | None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from app.modeling.family import SPECS, with_adam
     from app.training.train import train
 
@@ -201,6 +203,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     specs = [SPECS[i] for i in ids]
     if args.adam:
         specs = [with_adam(spec) for spec in specs if spec.kind == "mlp"]
+    if args.learning_rate:  # a recipe's step size changed on purpose (the lesson's dying-ReLU run): a new id
+        specs = [replace(spec, id=f"{spec.id}-lr{args.learning_rate:g}", learning_rate=args.learning_rate,
+                         title=f"{spec.title} (learning rate {args.learning_rate:g})") for spec in specs]
     data = read_mnist("train", args.data)
     if data is None:
         return 2
@@ -411,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--adam", action="store_true",
                        help="train the MLPs with Adam instead of plain SGD (ids <id>-adam; the contrast run)")
     train.add_argument("--epochs", type=int, help="override the recipe's epochs (smoke tests)")
+    train.add_argument("--learning-rate", type=float, metavar="LR",
+                       help="override the recipe's learning rate (ids <id>-lr<LR>; the lesson's dying-ReLU run)")
     train.add_argument("--limit", type=int, help="train on the first N training images only")
     train.add_argument("--test-limit", type=int, help="test on the first N test images only")
     train.set_defaults(run=cmd_train)

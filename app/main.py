@@ -17,7 +17,7 @@ from starlette.formparsers import MultiPartParser
 from app import __version__
 from app.admission import AdmissionMiddleware
 from app.admission import configure as configure_admission
-from app.api import health, models, pages, predict
+from app.api import docs, health, models, pages, predict
 from app.assets import asset_dir
 from app.config import Settings, get_settings
 from app.errors import DigitLabError
@@ -107,8 +107,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """Build the app. Tests may pass a ready registry to share loaded models between apps."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # /docs and /redoc come from app.api.docs, with their scripts served here instead of from a CDN.
     app = FastAPI(title="digit-lab", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  responses=SERVER_ERROR)
+                  responses=SERVER_ERROR, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.registry = registry
     add_error_handlers(app)
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                            allow_headers=["Content-Type"])
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HygieneMiddleware)
-    for router in (predict.router, models.router, health.router, pages.router):
+    for router in (predict.router, models.router, health.router, pages.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# Leaky ReLU's slope below zero: the models are built with it and the lesson plots it (one number, one place).
+LEAKY_SLOPE = 0.1
 EXPLAIN_MAP_SIDE = 7  # conv activation maps are average-pooled to 7x7 …
 EXPLAIN_MAX_CHANNELS = 16  # … and only the first 16 channels are sent, so an answer stays ~25 kB
 

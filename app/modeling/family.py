@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import keras
 
+from app.inference.activations import LEAKY_SLOPE
 from app.modeling.layers import Maxout
 from app.preprocess import FIELD
 
@@ -21,7 +22,6 @@ CLASSES = 10
 MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink layer by layer
 MLP_WIDTH = 128
 MAXOUT_PIECES = 2
-LEAKY_SLOPE = 0.1
 # Width goes where the map is small: 16 filters at 28x28, 32 at 14x14, 64 at 7x7 (4.1 M multiply-adds per image;
 # the first default, 32-32-64-64 with both poolings later, cost 18.7 M for the same 99.5%).
 CNN_FILTERS = (16, 32, 32, 64)

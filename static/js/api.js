@@ -26,3 +26,4 @@ export const listModels = () => request("/models");
 export const modelCard = (id) => request(`/models/${encodeURIComponent(id)}`);
 export const predict = (image, model, explain = false) => post("/predict", { image, model: model || undefined, explain });
 export const compare = (image) => post("/predict/compare", { image });
+export const lessonRuns = () => request("/lesson/runs.json");

@@ -18,8 +18,11 @@ export function renderBars(container, probabilities) {
     bar.setAttribute("aria-valuenow", (p * 100).toFixed(1));
     bar.setAttribute("aria-valuetext", digit === top ? t("bars.value_top", { percent: text }) : text);
     bar.classList.toggle("is-top", digit === top);
-    bar.querySelector(".bar-fill").style.width = `${(p * 100).toFixed(2)}%`;
-    bar.querySelector(".bar-value").textContent = text;
+    // The share as a custom property: a width in the list of bars, a height in the phone's row of ten.
+    bar.querySelector(".bar-fill").style.setProperty("--p", p.toFixed(4));
+    const value = bar.querySelector(".bar-value");
+    value.textContent = text;
+    value.dataset.short = probabilities ? percent(p, 0) : "—";
   });
 }
 
@@ -40,7 +43,7 @@ export function miniBars(probabilities) {
     track.setAttribute("aria-hidden", "true");
     const fill = document.createElement("span");
     fill.className = "bar-fill";
-    fill.style.width = `${(p * 100).toFixed(2)}%`;
+    fill.style.setProperty("--p", p.toFixed(4));
     track.append(fill);
     const value = document.createElement("span");
     value.textContent = percent(p, 0);

@@ -2,7 +2,8 @@
 import { miniBars } from "./bars.js";
 import { percent, t } from "./i18n.js";
 
-export function renderCompare(container, answers, titles, selected) {
+/** One card per model, in `order` (the lesson's order of the models; unknown ones last). */
+export function renderCompare(container, answers, titles, selected, order = []) {
   if (!answers) {
     const empty = document.createElement("p");
     empty.className = "hint";
@@ -10,7 +11,9 @@ export function renderCompare(container, answers, titles, selected) {
     container.replaceChildren(empty);
     return;
   }
-  const cards = answers.map((answer) => {
+  const rank = (answer) => (order.includes(answer.model) ? order.indexOf(answer.model) : order.length);
+  const sorted = [...answers].sort((a, b) => rank(a) - rank(b));
+  const cards = sorted.map((answer) => {
     const title = titles[answer.model] ?? answer.model;
     const card = document.createElement("article");
     card.className = "compare-card";

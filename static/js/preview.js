@@ -2,6 +2,7 @@
 // white ink on black, exactly as MNIST digits look to the network.
 export function renderPreview(canvas, grid) {
   const ctx = canvas.getContext("2d");
+  canvas.classList.toggle("is-empty", !grid); // an empty frame, not a black square, before anything is drawn
   if (!grid) {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     return;

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from app.api.pages import MODEL_ORDER
 from app.i18n import LANGUAGES, catalogue, choose_language, from_accept_language
 from tests.conftest import PROJECT_ROOT
 
@@ -57,7 +58,8 @@ def test_the_drawing_page_has_every_hook_and_english_by_default(fresh):
     page = parse(response.text)
     assert ("html", {"lang": "en"}) in page.elements
     hooks = by_testid(page)
-    for hook in ("pad", "prediction", "clear", "undo", "model-select", "lang-select", "compare-toggle", "preview"):
+    for hook in ("pad", "prediction", "confidence", "verdict", "clear", "undo", "model-select", "lang-en", "lang-zh-TW",
+                 "compare-toggle", "preview", "share"):
         assert hook in hooks, hook
     assert hooks["pad"]["role"] == "img" and hooks["pad"]["aria-label"], "the canvas has a text alternative"
     for digit in range(10):
@@ -173,10 +175,14 @@ def test_every_key_the_templates_and_scripts_use_exists():
         used |= {f"lang.{code}" for code in LANGUAGES}
     for script in SCRIPTS.glob("*.js"):
         used |= set(re.findall(r"""\bt\("([\w.\-]+)"[,)]""", script.read_text(encoding="utf-8")))
-    lesson = (SCRIPTS / "lesson.js").read_text(encoding="utf-8")
-    block = lesson.split("ACTIVATIONS = {", 1)[1].split("};", 1)[0]
-    for name in re.findall(r'^\s+"?([\w-]+)"?: \[', block, flags=re.MULTILINE):  # t(`act.${name}`)
-        used.add(f"act.{name}")
+    # Keys built from a name: t(`act.${name}`), t(`act.name.${name}`), t(`model.title.${id}`), t(`digit.read_${d}`).
+    activations = (SCRIPTS / "activations.js").read_text(encoding="utf-8")
+    block = activations.split("ACTIVATIONS = {", 1)[1].split("\n};", 1)[0]
+    names = re.findall(r'^  "?([\w-]+)"?: \{', block, flags=re.MULTILINE)
+    assert len(names) == 6, names
+    used |= {f"act.{name}" for name in names} | {f"act.name.{name}" for name in names}
+    used |= {f"model.title.{model}" for model in MODEL_ORDER} | {f"digit.read_{d}" for d in range(10)}
+    used |= {f"layer.{kind}" for kind in ("hidden", "act", "norm", "pool")}
     assert len(used) > 60
     missing = sorted(used - set(en))
     assert not missing, missing
@@ -198,10 +204,11 @@ def test_an_unknown_catalogue_is_a_json_404(fresh):
 def test_the_lesson_links_back_and_has_its_five_steps(fresh):
     page = parse(fresh.get("/lesson").text)
     ids = {attrs.get("id") for _, attrs in page.elements}
-    assert {"neuron", "activations", "softmax", "hidden", "evidence"} <= ids
+    assert {"neuron", "activations", "toy", "softmax", "hidden", "evidence"} <= ids
     assert ("a", {"href": "/"}) in [(tag, {"href": attrs.get("href")}) for tag, attrs in page.elements if tag == "a"]
     hooks = by_testid(page)
-    assert {"pad", "prediction", "model-select", "softmax-table", "curve-chart"} <= set(hooks)
+    assert {"pad", "prediction", "model-select", "softmax-table", "softmax-example", "curve-chart", "x-slider", "toy",
+            "dying-chart"} <= set(hooks)
 
 
 def module_imports(entry: str) -> set[str]:
@@ -223,3 +230,53 @@ def test_modulepreload_names_exactly_the_modules_the_page_imports(fresh, path, e
     preloaded = {attrs["href"].rsplit("/", 1)[1] for tag, attrs in page.elements
                  if tag == "link" and attrs.get("rel") == "modulepreload"}
     assert preloaded == module_imports(entry)
+
+
+def test_the_page_carries_leaky_relus_slope_from_python(fresh):
+    """The lesson plots Leaky ReLU with the slope the models are built with: one number, rendered by the server."""
+    from app.inference.activations import LEAKY_SLOPE
+
+    body = next(attrs for tag, attrs in parse(fresh.get("/lesson").text).elements if tag == "body")
+    assert float(body["data-leaky-slope"]) == LEAKY_SLOPE
+    assert not re.search(r"LEAKY_SLOPE\s*=\s*[\d.]", (SCRIPTS / "activations.js").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_language_switch_is_links_to_the_same_page(fresh, lang):
+    page = parse(fresh.get("/lesson", params={"lang": lang}).text)
+    links = {attrs["hreflang"]: attrs for tag, attrs in page.elements if tag == "a" and attrs.get("hreflang")}
+    assert set(links) == set(LANGUAGES)
+    assert all(link["href"] == f"/lesson?lang={code}" for code, link in links.items())
+    assert links[lang].get("aria-current") == "true"
+    assert not any(tag == "select" and attrs.get("name") == "lang" for tag, attrs in page.elements)
+
+
+def test_zh_tw_says_the_tutorials_word_for_activation_function():
+    zh = catalogue("zh-TW")
+    assert not [key for key, text in zh.items() if "激活" in text]
+    assert sum("激勵函數" in text for text in zh.values()) >= 5
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_api_docs_load_their_assets_from_this_server(fresh, path):
+    response = fresh.get(path)
+    assert response.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assets = [s for s in sources if s.endswith((".js", ".css"))]
+    assert assets and all(s.startswith("/docs/assets/") for s in assets), sources
+    for asset in assets:
+        assert fresh.get(asset).status_code == 200
+    assert "cdn." not in response.headers["content-security-policy"]
+
+
+def test_an_unknown_docs_asset_is_a_json_404(fresh):
+    response = fresh.get("/docs/assets/..%2Fcore.py")
+    assert response.status_code == 404 and "detail" in response.json()
+
+
+def test_the_lesson_runs_are_the_cards_of_models_adam_and_dying(fresh):
+    runs = fresh.get("/lesson/runs.json").json()
+    assert set(runs) == {"adam", "dying"}
+    for run, cards in runs.items():
+        on_disk = sorted((PROJECT_ROOT / "models" / run).glob("*.json"))
+        assert [c["id"] for c in cards] == [json.loads(p.read_text())["id"] for p in on_disk]
