@@ -9,7 +9,7 @@ The page reads these numbers from the template (data attributes of the pad), so 
 from __future__ import annotations
 
 PAD_PEN = 0.09  # share of the pad's side (its height, for a wide pad)
-SENT_PEN_RATIO = 0.12  # sent pen width / the drawing's longest side (MNIST's strokes are ~2.5 px of 20)
+SENT_PEN_RATIO = 0.13  # sent pen width / the drawing's longest side (MNIST's strokes are ~2.5-3 px of 20)
 SENT_PEN_MIN = 0.02  # share of the pad's side: a dot or a tiny mark stays visible (5.6 px of 280)
 SENT_SIDE = 280  # pixels of the square PNG the page sends
 

@@ -9,11 +9,12 @@ import { bindKeys, loadStrokes, Pad, saveStrokes } from "./pad.js";
 import { renderPreview } from "./preview.js";
 import { nextSample } from "./samples.js";
 import { readShared, shareUrl } from "./share.js";
+import { renderVerdict, verdictText } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   pad: $("pad"), invite: $("pad-invite"), undo: $("undo"), clear: $("clear"), sample: $("sample"),
-  prediction: $("prediction"), confidence: $("confidence"), status: $("status"), bars: $("bars"),
+  prediction: $("prediction"), confidence: $("confidence"), verdict: $("verdict"), status: $("status"), bars: $("bars"),
   preview: $("preview"), timing: $("timing"), model: $("model-select"), compareToggle: $("compare-toggle"),
   compare: $("compare"), compareGrid: $("compare-grid"), share: $("share"), shareStatus: $("share-status"),
 };
@@ -63,6 +64,7 @@ function show(result, job) {
   if (pad.isBlank) return; // cleared while the request was out
   const answer = job.compare ? fromCompare(result, job) : result;
   renderBars(ui.bars, answer.probabilities);
+  renderVerdict(ui.verdict, ui.bars, answer);
   ui.prediction.textContent = String(answer.digit);
   ui.confidence.textContent = t("result.confidence", { percent: percent(answer.probabilities[answer.digit]) });
   renderPreview(ui.preview, answer.input);
@@ -89,7 +91,8 @@ function show(result, job) {
 
 /** Say the answer in words (status line, canvas description) once a stroke is done, not at every move. */
 function announce(answer) {
-  ui.status.textContent = t("result.answer", { reads: readsDigit(answer.digit), percent: percent(answer.probabilities[answer.digit]) });
+  ui.status.textContent = verdictText(answer)
+    || t("result.answer", { reads: readsDigit(answer.digit), percent: percent(answer.probabilities[answer.digit]) });
   ui.status.classList.remove("is-error");
   ui.pad.setAttribute("aria-label", t("pad.label_drawn", { strokes: pad.strokes.length, digit: answer.digit }));
 }
@@ -106,6 +109,7 @@ function showError(error, job) {
 
 function resetAnswer() {
   renderBars(ui.bars, null);
+  renderVerdict(ui.verdict, ui.bars, null);
   renderPreview(ui.preview, null);
   ui.prediction.textContent = "";
   ui.confidence.textContent = "";

@@ -9,6 +9,7 @@ import { LatestOnly } from "./latest.js";
 import { bindKeys, loadStrokes, Pad, saveStrokes } from "./pad.js";
 import { nextSample } from "./samples.js";
 import { drawToy, makePoints, ToyNet, train } from "./toy.js";
+import { verdictText } from "./verdict.js";
 
 const $ = (id) => document.getElementById(id);
 const MODEL_KEY = "digit-lab.model";
@@ -341,6 +342,9 @@ function showSoftmax(result) {
     return row;
   }));
   $("softmax-sum").textContent = percent(mine.reduce((a, b) => a + b, 0), 2);
+  // Softmax sums to 1 whatever it is shown, a scribble too: the verdict is what says whether to trust the top.
+  $("softmax-verdict").textContent = `${t("softmax.verdict_note")} ${verdictText(result) || t("verdict.digit")}`;
+  $("softmax-verdict").dataset.verdict = result.verdict;
   $("status").textContent = t("result.answer", { reads: t(`digit.read_${result.digit}`), percent: percent(result.probabilities[result.digit]) });
   $("status").classList.remove("is-error");
 }
@@ -395,6 +399,7 @@ function showBlank() {
   $("logit-chart").replaceChildren();
   $("softmax-body").replaceChildren();
   $("softmax-sum").textContent = "";
+  $("softmax-verdict").textContent = "";
   const hint = document.createElement("p");
   hint.className = "hint";
   hint.textContent = t("hidden.empty");
