@@ -242,7 +242,7 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
         result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases)
         print(f"{model_id}: {result.report()}")
     sys.stdout.flush()
-    os._exit(0)  # TensorFlow's teardown can abort after the answer is out (see CHECK_DEFAULT_MODEL)
+    os._exit(0)  # TensorFlow's teardown can abort at exit, after the answer is out
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -276,6 +276,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def evaluate_pen_cli(args: argparse.Namespace, models: dict) -> int:
     """`evaluate --pen`: the held-out writers drawn as the page draws them (once, for every model); with
     --verdict, the non-digit kinds training never saw."""
+    import numpy as np
+
     from app.modeling.card import ModelCard, PenRecord
     from app.training.calibrate import expected_calibration_error
     from app.training.evaluate import evaluate_pen, montage, pen_cases, prepare, prepare_pen
@@ -308,6 +310,12 @@ def evaluate_pen_cli(args: argparse.Namespace, models: dict) -> int:
                 by_size={f"{s:.0%}": round(a, 6) for s, a in result.by_size().items()},
                 per_class_accuracy=[round(a, 6) for a in result.accuracy_by(result.labels).values()],
                 writers=sorted({int(w) for w in result.writers}), drawings=len(result.labels), ece=round(ece, 6))
+            if card.calibration is not None:  # the same drawings before calibration: softmax(T · log p)
+                from app.training.calibrate import softmax
+
+                before = softmax(card.calibration.temperature * np.log(np.maximum(result.probabilities, 1e-12)))
+                card.calibration.ece_before["held_out_writers"] = expected_calibration_error(before, result.labels)
+                card.calibration.ece_after["held_out_writers"] = ece
             card.write(card_path)
             print(f"pen figures → {card_path}", file=sys.stderr)
         if args.verdict:

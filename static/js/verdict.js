@@ -3,10 +3,10 @@
 // in the live region. The ten bars stay: they are the lesson.
 import { t } from "./i18n.js";
 
-/** "7 or 1" / "7, 1 or 2" in the page's language. */
+/** "7 or 1" / "7, 1 or 2" in the page's language (the server lists two or three). */
 function listDigits(digits) {
-  const shown = digits.map(String);
-  return shown.length < 2 ? shown.join("") : `${shown.slice(0, -1).join(t("verdict.comma"))}${t("verdict.or")}${shown.at(-1)}`;
+  const [a, b, c] = digits.map(String);
+  return c === undefined ? t("verdict.list_two", { a, b }) : t("verdict.list_three", { a, b, c });
 }
 
 /** The verdict's sentence for an answer, or "" when the model is sure it is a digit. */
