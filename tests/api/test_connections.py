@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.api.test_faults import copy_models, digit_lab, free_port, serve_env, wait_until_ready
+from tests.api.test_faults import copy_models, digit_lab, serve_env
+from tests.helpers import free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 LIMITS = {"DIGIT_LAB_HEADER_TIMEOUT_S": "1", "DIGIT_LAB_BODY_TIMEOUT_S": "3", "DIGIT_LAB_MAX_CONNECTIONS": "20",
@@ -28,7 +29,7 @@ def start(models: Path, env: dict[str, str], *extra: str) -> tuple[subprocess.Po
     process = subprocess.Popen([*digit_lab(), "serve", "--model-dir", str(models), "--port", str(port), *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**serve_env(), **env})
-    wait_until_ready(process, port)
+    wait_until_ready(process, f"http://127.0.0.1:{port}/healthz")
     return process, port
 
 
