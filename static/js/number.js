@@ -2,7 +2,7 @@
 // digit a button below that shows its ten bars when tapped or focused.
 import { ApiError } from "./api.js";
 import { renderBars } from "./bars.js";
-import { percent, ready, setupLanguageSelect, t } from "./i18n.js";
+import { percent, ready, setupLanguageLinks, t } from "./i18n.js";
 import { LatestOnly } from "./latest.js";
 import { bindKeys, Pad } from "./pad.js";
 
@@ -32,7 +32,7 @@ const ui = {
 };
 const state = { answer: null, selected: 0 };
 
-setupLanguageSelect($("lang-select"));
+setupLanguageLinks();
 await ready;
 const pad = new Pad(ui.pad, { aspect: ASPECT, exportWidth: SENT_WIDTH, exportHeight: SENT_HEIGHT, exportPen: numberPen });
 bindKeys(pad);
