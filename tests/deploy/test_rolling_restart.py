@@ -53,7 +53,7 @@ REQUEST_TIMEOUT_S = 30
 # Requests still unsent this long after the last one was due fail unsent, so the load ends by itself even when
 # a machine busy with other work answers far below the offered rate (throughput is reported, not asserted).
 GIVE_UP_AFTER_S = 120
-CANVAS = PROJECT_ROOT / "benchmarks" / "canvas-chromium.png"
+CANVAS = PROJECT_ROOT / "app" / "benchmark" / "canvas-chromium.png"  # the PNG the page sends
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "deploy"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
