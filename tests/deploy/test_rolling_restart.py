@@ -9,7 +9,7 @@ may fail. This is what a Kubernetes rolling update does to the pods of deploy/ku
   covers the delay), requests in flight on it finish, then `docker stop` sends SIGTERM, the container starts
   again, and it rejoins once /readyz answers.
 
-Runs ~100 canvas POST /predict a second (benchmarks/canvas-chromium.png, what the page sends) for 60 s, all
+Runs ~100 canvas POST /predict a second (app/benchmark/canvas-chromium.png, what the page sends) for 60 s, all
 through the balancer, and writes p50/p99/throughput with the per-replica CPU per request and memory to
 test-artifacts/deploy/rolling-restart.json. Needs a container engine and haproxy (Debian: apt-get install haproxy);
 skips without them, fails under DIGIT_LAB_REQUIRE_ALL=1 (CI).
