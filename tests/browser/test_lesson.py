@@ -66,8 +66,10 @@ def test_the_lesson_teaches_with_the_carried_over_drawing(open_page, artifacts, 
     expect(page.locator("#activation-plots figure")).to_have_count(len(ACTIVATIONS))
     expect(page.locator("#activation-plots path.series.derivative")).to_have_count(len(ACTIVATIONS))
     runs = get_json(f"{server}/lesson/runs.json")
-    adam_for_served = [c for c in runs["adam"] if c["activation"] in {m["activation"] for m in models["models"] if m["kind"] == "mlp"}]
-    expect(page.locator("[data-testid=accuracy-chart] rect.hbar")).to_have_count(len(models["models"]) + len(adam_for_served))
+    served_mlps = {m["activation"] for m in models["models"] if m["kind"] == "mlp"}
+    adam_for_served = [c for c in runs["adam"] if c["activation"] in served_mlps]
+    bars = page.locator("[data-testid=accuracy-chart] rect.hbar")
+    expect(bars).to_have_count(len(models["models"]) + len(adam_for_served))
     expect(page.locator("[data-testid=curve-chart] path.series")).to_have_count(len(models["models"]))
     assert page.get_by_test_id("accuracy-caption").inner_text().strip()
 
@@ -171,7 +173,8 @@ def test_chart_text_is_readable_on_a_phone_and_lines_are_not_clamped(open_page, 
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # No chart text runs off its chart's edges (a long model name left of a bar, an end label on the right).
     cut = page.evaluate(
-        """() => [...document.querySelectorAll('.chart svg text:not([transform])')].filter(t => t.textContent.trim()).filter(t => {
+        """() => [...document.querySelectorAll('.chart svg text:not([transform])')]
+           .filter(t => t.textContent.trim()).filter(t => {
              const box = t.getBBox(), view = t.ownerSVGElement.viewBox.baseVal;
              return box.x < -0.5 || box.x + box.width > view.width + 0.5;
            }).map(t => t.textContent)"""
