@@ -578,7 +578,7 @@ def markdown(report: dict) -> str:
     lines += ["", "Whole request through the app: POST /predict called as ASGI in the same process (FastAPI's "
               "routing, body parsing and validation, the middleware, the stages and the hand-off to the model's "
               "thread and back), without the socket, HTTP parsing or the access log."]
-    lines += ["", "## Targets (issue 6) against this run", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "## Targets against this run", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(report)]
     lines += ["", f"Raw figures: `{report['json_name']}`.", ""]
     return "\n".join(lines)
@@ -609,6 +609,38 @@ def targets(report: dict) -> list[tuple[str, str, bool]]:
         if run:
             rows.append((f"{runtime}, 1 worker: ready to serve ≤ {limit:g} s", f"{run['first_ready_s']:.2f} s "
                          f"(every model: {run['all_models_s']:.2f} s)", run["first_ready_s"] <= limit))
+    return rows + overhead_targets(report, load)
+
+
+# Overhead targets (issue 18), as ratios to what the same run measures, so that they hold on any machine.
+WHOLE_OVER_STAGES_MAX = 1.3  # a whole request in process costs at most this multiple of its own stages
+LOOPBACK_MARGIN_MS = 0.5  # canvas p50 at c=1 ≤ /healthz p50 + the stages + this
+HEALTHZ_SHARE_MIN = {"keras": 0.12, "litert": 0.16}  # 2 workers, c=16: canvas req/s over /healthz req/s
+
+
+def overhead_targets(report: dict, load) -> list[tuple[str, str, bool]]:
+    """What surrounds the model's work, relative to that work and to the cheapest request of the same run."""
+    rows = []
+    for runtime, by_input in report["stages"].items():
+        stages = by_input.get("canvas_280")
+        if not stages or "whole_app" not in stages:
+            continue
+        work = sum(stages[k] for k in STAGES)
+        ratio = stages["whole_app"] / work
+        rows.append((f"{runtime}: whole POST /predict in process ≤ {WHOLE_OVER_STAGES_MAX:g} × its stages",
+                     f"{stages['whole_app']:.0f} µs = {ratio:.2f} × {work:.0f} µs", ratio <= WHOLE_OVER_STAGES_MAX))
+        canvas, health = load(runtime, 1, "predict_canvas", 1), load(runtime, 1, "healthz", 1)
+        if canvas and health:
+            bound = health["p50_ms"] + work / 1000 + LOOPBACK_MARGIN_MS
+            rows.append((f"{runtime}, 1 worker, c=1: canvas p50 ≤ /healthz p50 + stages + {LOOPBACK_MARGIN_MS:g} ms",
+                         f"{canvas['p50_ms']:.2f} ms vs {health['p50_ms']:.2f} + {work / 1000:.2f} + "
+                         f"{LOOPBACK_MARGIN_MS:g} = {bound:.2f} ms", canvas["p50_ms"] <= bound))
+    for runtime, share in HEALTHZ_SHARE_MIN.items():
+        canvas, health = load(runtime, 2, "predict_canvas", 16), load(runtime, 2, "healthz", 16)
+        if canvas and health:
+            measured = canvas["rps"] / health["rps"]
+            rows.append((f"{runtime}, 2 workers, c=16: canvas ≥ {share:.0%} of /healthz's req/s",
+                         f"{measured:.1%} ({canvas['rps']:,.0f} / {health['rps']:,.0f})", measured >= share))
     return rows
 
 

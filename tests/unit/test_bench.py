@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.benchmark.bench import app_for, app_request_us, canvas_png, sample_digits
+from app.benchmark.bench import app_for, app_request_us, canvas_png, sample_digits, targets
 from app.config import Settings
 from app.inference.registry import LoadedModel, load_runtime
 from app.modeling.card import ModelCard
@@ -36,3 +36,30 @@ def test_a_whole_request_through_the_app_is_timed(settings: Settings, loaded: Lo
 def test_a_request_the_app_refuses_fails_the_timing(settings: Settings, loaded: LoadedModel) -> None:
     with pytest.raises(RuntimeError, match="answered \\[422\\]"):
         in_own_thread(app_request_us, app_for(settings, loaded), json.dumps({"image": "not an image"}).encode(), 5)
+
+
+def bench_report(whole_us: float, canvas_p50_ms: float, canvas_rps: float) -> dict:
+    """A report as `digit-lab bench` writes it: Keras stages summing to 1,000 µs, /healthz at 0.3 ms and
+    5,000 req/s."""
+    def loads(concurrency: int, canvas: dict, health: dict) -> list[dict]:
+        return [{"endpoint": "healthz", "concurrency": concurrency, **health},
+                {"endpoint": "predict_canvas", "concurrency": concurrency, **canvas}]
+
+    stages = {"base64": 100, "decode": 200, "preprocess": 200, "inference": 400, "answer_json": 100,
+              "whole_app": whole_us}
+    return {"stages": {"keras": {"canvas_280": stages}}, "runs": [
+        {"runtime": "keras", "workers": 1, "first_ready_s": 1, "all_models_s": 1,
+         "loads": loads(1, {"p50_ms": canvas_p50_ms, "rps": 300, "errors": 0}, {"p50_ms": 0.3, "rps": 3000})},
+        {"runtime": "keras", "workers": 2, "first_ready_s": 1, "all_models_s": 1,
+         "loads": loads(16, {"p50_ms": 9, "rps": canvas_rps, "errors": 0}, {"p50_ms": 3, "rps": 5000})}]}
+
+
+def overhead_rows(report: dict) -> dict[str, bool]:
+    return {target: met for target, _, met in targets(report) if "stages" in target or "/healthz" in target}
+
+
+def test_overhead_targets_are_ratios_to_the_same_run() -> None:
+    met = overhead_rows(bench_report(whole_us=1_290, canvas_p50_ms=1.79, canvas_rps=600))
+    assert len(met) == 3 and all(met.values()), met
+    missed = overhead_rows(bench_report(whole_us=1_310, canvas_p50_ms=1.81, canvas_rps=590))
+    assert len(missed) == 3 and not any(missed.values()), missed
