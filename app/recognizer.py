@@ -69,12 +69,12 @@ async def loaded_model(registry: Registry, model_id: str | None) -> LoadedModel:
 
 
 async def recognise_async(image: np.ndarray, loaded: LoadedModel, started: float) -> Prediction:
-    """One 28x28 input through the model's batcher, awaited on the event loop."""
-    probabilities = await loaded.batcher.predict_async(image[..., np.newaxis])
-    return _prediction(loaded, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
+    """One 28x28 input through the model, awaited on the event loop."""
+    probabilities = await loaded.predict_async(image[..., np.newaxis])
+    return build_prediction(loaded, probabilities, image, round((time.perf_counter() - started) * 1000, 3))
 
 
-def _prediction(loaded: LoadedModel, probabilities: np.ndarray, image: np.ndarray, elapsed_ms: float,
+def build_prediction(loaded: LoadedModel, probabilities: np.ndarray, image: np.ndarray, elapsed_ms: float,
                 explanation: Explanation | None = None) -> Prediction:
     """Built without validation: every field comes from our own arrays (validating the 784 input values of
     each answer cost more than serialising them)."""
@@ -129,7 +129,7 @@ def recognise_blocking(images: list[np.ndarray], loaded: LoadedModel, started: f
     explanation = _explanation(loaded, batch[:1]) if explain else None
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     return [
-        _prediction(loaded, p, image, elapsed_ms, explanation)
+        build_prediction(loaded, p, image, elapsed_ms, explanation)
         for image, p in zip(images, probabilities, strict=True)
     ]
 

@@ -350,7 +350,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     from app.imaging import decode_base64_image, decode_image
     from app.inference.registry import load_runtime
     from app.preprocess import to_mnist
-    from app.recognizer import recognise_blocking
+    from app.recognizer import build_prediction
 
     settings = Settings()
     loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
@@ -367,13 +367,13 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
         grey = decode_image(raw, settings.max_image_pixels, settings.max_image_side)
         image = to_mnist(grey)
         batch = image[np.newaxis, ..., np.newaxis]
-        answered = LoadedModel(loaded.card, FixedRuntime(loaded_runtime.predict(batch)[0]))  # no inference
+        probabilities = loaded_runtime.predict(batch)[0]
         stages = {
             "base64": lambda: decode_base64_image(text, settings.max_request_bytes),
             "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
             "preprocess": lambda: to_mnist(grey),
             "inference": lambda: loaded_runtime.predict(batch),
-            "answer_json": lambda: recognise_blocking([image], answered, time.perf_counter())[0].model_dump_json(),
+            "answer_json": lambda: build_prediction(loaded, probabilities, image, 0.0).model_dump_json(),
         }
         result[label] = {name: median_us(fn, calls) for name, fn in stages.items()}
         result[label]["whole_app"] = app_request_us(app_for(settings, loaded), json.dumps({"image": text}).encode(),
@@ -429,18 +429,6 @@ def app_request_us(app: FastAPI, body: bytes, calls: int) -> float:
 
 
 STAGES = ("base64", "decode", "preprocess", "inference", "answer_json")
-
-
-class FixedRuntime:
-    """Answers fixed probabilities: times building the answer and its JSON without the model."""
-
-    name = "fixed"
-
-    def __init__(self, probabilities: np.ndarray) -> None:
-        self.probabilities = probabilities
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        return np.repeat(self.probabilities[np.newaxis], len(images), axis=0)
 
 
 def median_us(fn, calls: int) -> float:

@@ -95,6 +95,18 @@ class LiteRTRuntime:
         with self._borrow() as slot:
             return slot.run(images, [PROBABILITIES])[0]
 
+    def predict_now(self, images: np.ndarray) -> np.ndarray | None:
+        """Probabilities on this thread when an interpreter is free at once, else None (the caller queues the
+        images instead): the event loop calls this, and must never wait for an interpreter."""
+        try:
+            slot = self._slots.get_nowait()
+        except queue.Empty:
+            return None
+        try:
+            return slot.run(images, [PROBABILITIES])[0]
+        finally:
+            self._slots.put(slot)
+
     def explain(self, image: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], np.ndarray]:
         """One (1, 28, 28, 1) image → [(layer name, activations)], logits. Conv maps are pooled."""
         with self._borrow() as slot:

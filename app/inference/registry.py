@@ -29,6 +29,9 @@ class Runtime(Protocol):
 
     def warm(self) -> None: ...
 
+    # Optional: `predict_now(images) -> probabilities | None` answers on the calling thread when that is cheaper
+    # than the hop to the inference thread, or None to have the image queued (see LoadedModel.predict_async).
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -38,6 +41,17 @@ class LoadedModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "batcher", Batcher(self.runtime.predict, name=self.card.id))
+
+    async def predict_async(self, image: np.ndarray) -> np.ndarray:
+        """One (28, 28, 1) image's (10,) probabilities, for the event loop. A runtime whose call costs less than
+        the hop to the inference thread and back answers right here (LiteRT: the hop's wake-ups cost more CPU
+        than the model, and CPU is what a busy worker runs out of); otherwise the image is queued for the
+        batcher, where it shares a model call with other requests while the loop goes on."""
+        predict_now = getattr(self.runtime, "predict_now", None)
+        probabilities = predict_now(image[np.newaxis]) if predict_now is not None else None
+        if probabilities is not None:
+            return probabilities[0]
+        return await self.batcher.predict_async(image)
 
 
 def load_runtime(kind: str, models_dir: Path, model_id: str) -> Runtime:

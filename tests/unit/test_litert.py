@@ -118,6 +118,38 @@ def test_litert_is_safe_from_many_threads(tflite_dir: Path, settings: Settings, 
     assert failures == []
 
 
+def test_the_event_loop_runs_litert_itself_and_queues_only_when_no_interpreter_is_free(
+        tflite_dir: Path, settings: Settings, digits: np.ndarray) -> None:
+    """POST /predict awaits LoadedModel.predict_async on the event loop: with LiteRT it answers right there (no
+    batcher call), and with every interpreter borrowed it queues for the batcher instead of waiting."""
+    import asyncio
+
+    from app.inference.litert_runtime import LiteRTRuntime
+    from app.inference.registry import LoadedModel
+    from app.modeling.card import ModelCard
+
+    runtime = LiteRTRuntime(tflite_dir / f"{settings.default_model}.tflite", pool_size=1)
+    runtime.warm()
+    loaded = LoadedModel(ModelCard.read(settings.models_dir / f"{settings.default_model}.json"), runtime)
+    expected = runtime.predict(digits[:1])[0]
+
+    answered_inline = asyncio.run(loaded.predict_async(digits[0]))
+    assert loaded.batcher.calls == 0
+    np.testing.assert_allclose(answered_inline, expected, atol=TOLERANCE)
+
+    loop = asyncio.new_event_loop()
+    with runtime._borrow():  # the only interpreter is busy (a worker thread's /predict/batch, say)
+        assert runtime.predict_now(digits[:1]) is None
+        pending = loop.create_task(loaded.predict_async(digits[0]))
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert not pending.done()  # queued: the batcher's thread waits for the interpreter, the loop does not
+    queued = loop.run_until_complete(pending)
+    loop.close()
+    loaded.batcher.close()
+    assert loaded.batcher.calls == 1
+    np.testing.assert_allclose(queued, expected, atol=TOLERANCE)
+
+
 def test_missing_tflite_is_a_clear_load_error(tmp_path: Path) -> None:
     from app.inference.litert_runtime import LiteRTRuntime
 
