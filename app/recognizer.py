@@ -37,7 +37,7 @@ from app.schemas import (
 from app.segment import read_digits
 from app.verdict import decide
 
-INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (a canvas is 280x280)
+INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (the canvas is 140x140)
 INPUT_DECIMALS = 3  # the preview grid needs no more precision, and it keeps the JSON small
 OUTPUT_DECIMALS = 6
 

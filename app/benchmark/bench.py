@@ -8,7 +8,7 @@ report names. For each runtime and worker count it:
 1. starts `digit-lab serve` as a child process and times start → ready (first /readyz 200, and every
    worker's "Application startup complete"), then reads each worker's resident memory;
 2. runs wrk (one thread, keep-alive connections = concurrency, bounded by --duration and --max-requests)
-   against GET /healthz, POST /predict with the page's 280x280 canvas PNG, with a 28x28 PNG, and
+   against GET /healthz, POST /predict with the page's canvas PNG, with a 28x28 PNG, and
    POST /predict/batch, each after a short warm-up run;
 3. stops the server, then in a separate process times each stage of one request in-process
    (base64, decode, preprocess, inference, answer + JSON), median of many calls after warm-up.
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the app is imported lazily: the benchmark's own process sta
     from app.inference.registry import LoadedModel
 
 from app.benchmark.inputs import MNIST_DIR, data_url, png
+from app.modeling.pen import SENT_SIDE
 from app.preprocess import FIELD
 
 STARTUP_LINE = "Application startup complete."
@@ -131,8 +132,8 @@ def canvas_png(digit: np.ndarray) -> bytes:
         return CAPTURED_CANVAS.read_bytes()
     from PIL import Image
 
-    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BILINEAR))
-    rgba = np.empty((280, 280, 4), dtype=np.uint8)
+    big = np.asarray(Image.fromarray(digit).resize((SENT_SIDE, SENT_SIDE), Image.Resampling.BILINEAR))
+    rgba = np.empty((SENT_SIDE, SENT_SIDE, 4), dtype=np.uint8)
     rgba[..., :3] = (255 - big)[..., np.newaxis]
     rgba[..., 3] = 255
     return png(rgba, "RGBA")
@@ -361,7 +362,7 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     loaded = LoadedModel(ModelCard.read(Path(models_dir) / f"{settings.default_model}.json"), loaded_runtime)
     digit = sample_digits(1)[0]
     result = {}
-    for label, data in (("canvas_280", canvas_png(digit)), ("png_28", png(digit))):
+    for label, data in (("canvas", canvas_png(digit)), ("png_28", png(digit))):
         text = data_url(data)
         raw = decode_base64_image(text, settings.max_request_bytes)
         grey = decode_image(raw, settings.max_image_pixels, settings.max_image_side)
@@ -526,7 +527,7 @@ def markdown(report: dict) -> str:
             )
     lines += [
         "",
-        "`predict_canvas`: POST /predict with a 280x280 opaque RGBA canvas PNG (what the page sends: "
+        f"`predict_canvas`: POST /predict with a {SENT_SIDE}x{SENT_SIDE} opaque RGBA canvas PNG (what the page sends: "
         "app/benchmark/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
         "`predict_28`: a 28x28 greyscale PNG; "
         f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
@@ -610,7 +611,7 @@ def overhead_targets(report: dict, load) -> list[tuple[str, str, bool]]:
     """What surrounds the model's work, relative to that work and to the cheapest request of the same run."""
     rows = []
     for runtime, by_input in report["stages"].items():
-        stages = by_input.get("canvas_280")
+        stages = by_input.get("canvas")
         if not stages or "whole_app" not in stages:
             continue
         work = sum(stages[k] for k in STAGES)

@@ -87,7 +87,7 @@ def pen_cases(digits: list[PenDigit], sizes: tuple[float, ...] = EVAL_SIZES, see
 
 
 def draw_case(digit: PenDigit, case: PenCase) -> np.ndarray:
-    """The 280x280 image the page would send for this case (uint8 greyscale)."""
+    """The SENT_SIDE-square image the page would send for this case (uint8 greyscale)."""
     return render(place(digit.strokes, case.height, case.centre), invert=case.invert)
 
 

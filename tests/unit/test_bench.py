@@ -47,7 +47,7 @@ def bench_report(whole_us: float, canvas_p50_ms: float, canvas_rps: float) -> di
 
     stages = {"base64": 100, "decode": 200, "preprocess": 200, "inference": 400, "answer_json": 100,
               "whole_app": whole_us}
-    return {"stages": {"keras": {"canvas_280": stages}}, "runs": [
+    return {"stages": {"keras": {"canvas": stages}}, "runs": [
         {"runtime": "keras", "workers": 1, "first_ready_s": 1, "all_models_s": 1,
          "loads": loads(1, {"p50_ms": canvas_p50_ms, "rps": 300, "errors": 0}, {"p50_ms": 0.3, "rps": 3000})},
         {"runtime": "keras", "workers": 2, "first_ready_s": 1, "all_models_s": 1,

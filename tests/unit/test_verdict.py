@@ -62,3 +62,15 @@ def test_thresholds_split_digit_unsure_not_a_digit(mnist) -> None:
     flat = np.full(10, 0.1)
     assert decide(image, flat, THRESHOLDS).verdict == "not-a-digit"
     assert decide(image, flat, None).verdict == "not-a-digit"  # the fallback thresholds for uncalibrated models
+
+
+def test_erosion_keeps_exactly_the_pixels_whose_whole_window_is_ink() -> None:
+    """The integral-image erosion against the definition, pixel by pixel, on random masks of every density."""
+    from app.verdict import _eroded
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        mask = rng.random((28, 28)) < rng.random()
+        padded = np.pad(mask, 3)
+        expected = np.array([[padded[r : r + 7, c : c + 7].all() for c in range(28)] for r in range(28)])
+        assert (_eroded(mask, 3) == expected).all()
