@@ -22,10 +22,7 @@ import multiprocessing
 import os
 import random
 import resource
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -37,9 +34,7 @@ import numpy as np
 from PIL import Image
 
 from app.benchmark.inputs import data_url, png
-from benchmarks.soak import Kind, request_mix, rss_bytes, wait_ready, worker
-
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.soak import Kind, request_mix, rss_bytes, start_server, stop_server, wait_ready, worker
 
 MiB = 1024 * 1024
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -106,25 +101,6 @@ def cpu_seconds(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(model_dir: Path | None, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    script = Path(sys.executable).with_name("digit-lab")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
-    command += ["serve", "--port", str(port), "--host", "127.0.0.1"]
-    if model_dir:
-        command += ["--model-dir", str(model_dir)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DIGIT_LAB_LOG_LEVEL": "warning",
-           "DIGIT_LAB_ACCESS_LOG": "false", **env_extra}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return process, f"http://127.0.0.1:{port}"
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -487,22 +463,18 @@ ATTACKS = ["scan-bomb", "json", "header", "slowloris", "heavy", "batches", "soak
 
 async def run(args: argparse.Namespace, url: str, pid: int) -> dict:
     results: dict[str, dict] = {}
+    attacks = {
+        "scan-bomb": lambda: attack_scan_bomb(url, pid),
+        "json": lambda: attack_json(url),
+        "header": lambda: attack_header(url, pid),
+        "slowloris": lambda: attack_slowloris(url, pid, args.slow_connections, args.slow_seconds),
+        "heavy": lambda: attack_heavy(url),
+        "batches": lambda: attack_batches(url, pid),
+        "soak": lambda: attack_soak(url, pid, args.soak_seconds, args.soak_concurrency),
+    }
     for name in args.only:
         print(f"… {name}", file=sys.stderr, flush=True)
-        if name == "scan-bomb":
-            results[name] = await attack_scan_bomb(url, pid)
-        elif name == "json":
-            results[name] = await attack_json(url)
-        elif name == "header":
-            results[name] = await attack_header(url, pid)
-        elif name == "slowloris":
-            results[name] = await attack_slowloris(url, pid, args.slow_connections, args.slow_seconds)
-        elif name == "heavy":
-            results[name] = await attack_heavy(url)
-        elif name == "batches":
-            results[name] = await attack_batches(url, pid)
-        elif name == "soak":
-            results[name] = await attack_soak(url, pid, args.soak_seconds, args.soak_concurrency)
+        results[name] = await attacks[name]()
         async with httpx.AsyncClient(timeout=10) as check:
             results[name]["healthy_after"] = (await check.get(f"{url}/healthz")).status_code == 200
         print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
@@ -531,18 +503,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--url needs --pid")
         url, pid = args.url.rstrip("/"), args.pid
     else:
-        process, url = start_server(args.model_dir, {})
+        process, url = start_server(args.model_dir, access_log=False)
         pid = process.pid
     try:
         wait_ready(url, process)
         results = asyncio.run(run(args, url, pid))
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_server(process)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:

@@ -35,6 +35,8 @@ from PIL import Image
 from app.benchmark.bench import free_port
 from app.benchmark.inputs import MNIST_DIR, data_url, png
 
+ROOT = Path(__file__).resolve().parent.parent
+
 MAX_RSS_GROWTH = 0.10
 
 
@@ -122,16 +124,30 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def start_server(model_dir: Path | None) -> tuple[subprocess.Popen, str]:
+def start_server(model_dir: Path | None, access_log: bool = True) -> tuple[subprocess.Popen, str]:
+    """`digit-lab serve` on a free loopback port, from the repository root (the attack turns the access log off:
+    twenty thousand slow connections would measure the log)."""
     port = free_port()
     script = Path(sys.executable).with_name("digit-lab")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
     command += ["serve", "--port", str(port), "--host", "127.0.0.1"]
     if model_dir:
         command += ["--model-dir", str(model_dir)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DIGIT_LAB_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "DIGIT_LAB_LOG_LEVEL": "warning",
+           "DIGIT_LAB_ACCESS_LOG": str(access_log).lower()}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return process, f"http://127.0.0.1:{port}"
+
+
+def stop_server(process: subprocess.Popen | None) -> None:
+    """SIGTERM, as an orchestrator would; killed if it has not finished within 30 s."""
+    if process is None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def wait_ready(url: str, process: subprocess.Popen | None, timeout: float = 300) -> None:
@@ -229,12 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                                                        args.seed + 1000))
         healthy = httpx.get(f"{url}/healthz", timeout=10).status_code == 200
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_server(process)
 
     baseline = samples[0][1] if samples else 0
     final = samples[-1][1] if samples else 0

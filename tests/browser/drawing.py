@@ -72,21 +72,25 @@ def draw_touch(page, strokes: list[Stroke]) -> None:
         cdp.detach()
 
 
-def settle(page, timeout: float = 10.0) -> None:
-    """Wait until the bars show the answer for the drawing as it is now (not an answer to an older one).
-
-    Polled from here with page.evaluate: the page's CSP forbids the eval that wait_for_function needs."""
+def poll(page, script: str, done, timeout: float, failure: str):
+    """page.evaluate(script) until done(its result), which is returned; polled from here because the page's CSP
+    forbids the eval that wait_for_function needs."""
     deadline = time.monotonic() + timeout
     state = None
     while time.monotonic() < deadline:
-        state = page.evaluate(
-            "() => [document.querySelector('[data-testid=pad]').dataset.version,"
-            " document.querySelector('[data-testid=bars]')?.dataset.version]"
-        )
-        if state[0] is not None and state[0] == state[1]:
-            return
+        state = page.evaluate(script)
+        if done(state):
+            return state
         time.sleep(0.02)
-    raise AssertionError(f"the bars never caught up with the drawing (pad, bars versions: {state})")
+    raise AssertionError(f"{failure} (state: {state})")
+
+
+def settle(page, timeout: float = 10.0) -> None:
+    """Wait until the bars show the answer for the drawing as it is now (not an answer to an older one)."""
+    poll(page, "() => [document.querySelector('[data-testid=pad]').dataset.version,"
+               " document.querySelector('[data-testid=bars]')?.dataset.version]",
+         lambda state: state[0] is not None and state[0] == state[1], timeout,
+         "the bars never caught up with the drawing (pad, bars versions)")
 
 
 def bar_values(page) -> list[float]:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
-from tests.browser.drawing import DIGITS, Stroke, arc, draw_mouse, draw_touch
+from tests.browser.drawing import DIGITS, Stroke, arc, draw_mouse, draw_touch, poll
 
 SIX: list[Stroke] = [[(0.64, 0.16), (0.5, 0.26), (0.38, 0.42)] + arc(0.5, 0.64, 0.18, 0.2, 200, 560, 30)]
 GLYPHS = {**DIGITS, 6: SIX}
@@ -23,18 +19,12 @@ def number_strokes(number: str, left: float = 0.12, cell: float = 0.16) -> list[
 
 
 def settled_number(page, timeout: float = 15.0) -> str:
-    """The number shown once the answer is for the drawing as it is now (polled: the CSP forbids eval)."""
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        state = page.evaluate(
-            "() => [document.querySelector('#number-pad').dataset.version,"
-            " document.querySelector('[data-testid=number-read]').dataset.version,"
-            " document.querySelector('[data-testid=number-read]').dataset.number]")
-        if state[0] == state[1] and state[0] not in (None, "0"):
-            return state[2]
-        time.sleep(0.05)
-    pytest.fail(f"no answer for the current drawing: {state}")
+    """The number shown once the answer is for the drawing as it is now."""
+    return poll(page, "() => [document.querySelector('#number-pad').dataset.version,"
+                      " document.querySelector('[data-testid=number-read]').dataset.version,"
+                      " document.querySelector('[data-testid=number-read]').dataset.number]",
+                lambda state: state[0] == state[1] and state[0] not in (None, "0"), timeout,
+                "no answer for the current drawing")[2]
 
 
 def pad_of(page):
