@@ -1,4 +1,4 @@
-"""POST /predict/number latency at c=1: a 4-digit number as the number pad sends it (1024x256 PNG).
+"""POST /predict/number latency at c=1: a 4-digit number as the number pad sends it (512x128 PNG).
 
 Starts the real server (uvicorn, one worker, the shipped models) on a free loopback port, sends `--requests`
 requests one after another over one keep-alive connection, and prints the median and 90th percentile; then

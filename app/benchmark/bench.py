@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the app is imported lazily: the benchmark's own process sta
     from app.inference.registry import LoadedModel
 
 from app.benchmark.inputs import MNIST_DIR, data_url, png
-from app.modeling.pen import SENT_SIDE
+from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT, SENT_SIDE
 from app.preprocess import FIELD
 
 STARTUP_LINE = "Application startup complete."
@@ -140,15 +140,17 @@ def canvas_png(digit: np.ndarray) -> bytes:
 
 
 def number_png(digits: list[np.ndarray]) -> bytes:
-    """A 4-digit number as the number pad sends it (1024x256, dark ink on white): four MNIST digits scaled to
-    160 px and set side by side with gaps, so the benchmark needs no pen data."""
+    """A 4-digit number as the number pad sends it (NUMBER_ASPECT x NUMBER_SENT_HEIGHT, dark ink on white): four
+    MNIST digits scaled to 5/8 of the height and set side by side with gaps, so the benchmark needs no pen data."""
     from PIL import Image
 
-    page = np.full((256, 1024), 255, dtype=np.uint8)
+    height = NUMBER_SENT_HEIGHT
+    side, step, top = height * 5 // 8, height * 75 // 128, height * 3 // 16
+    page = np.full((height, height * NUMBER_ASPECT), 255, dtype=np.uint8)
     for k, digit in enumerate(digits[:4]):
-        big = np.asarray(Image.fromarray(digit).resize((160, 160), Image.Resampling.BILINEAR))
-        left = 200 + k * 150
-        page[48:208, left : left + 160] = np.minimum(page[48:208, left : left + 160], 255 - big)
+        big = np.asarray(Image.fromarray(digit).resize((side, side), Image.Resampling.BILINEAR))
+        left = height * 25 // 32 + k * step
+        page[top : top + side, left : left + side] = np.minimum(page[top : top + side, left : left + side], 255 - big)
     return png(page)
 
 
@@ -531,8 +533,8 @@ def markdown(report: dict) -> str:
         "app/benchmark/canvas-chromium.png, captured from Chromium by benchmarks/capture_canvas.py); "
         "`predict_28`: a 28x28 greyscale PNG; "
         f"`predict_batch`: POST /predict/batch with {BATCH_SIZE} 28x28 PNGs (images/s counts images).",
-        "`predict_number`: POST /predict/number with a 1024x256 PNG of four MNIST digits side by side (the "
-        "number pad's size; images/s counts digits).",
+        f"`predict_number`: POST /predict/number with a {NUMBER_ASPECT * NUMBER_SENT_HEIGHT}x{NUMBER_SENT_HEIGHT} "
+        "PNG of four MNIST digits side by side (the number pad's size; images/s counts digits).",
         "",
         "## Start-up and memory",
         "",

@@ -14,6 +14,10 @@ SENT_PEN_MIN = 0.02  # share of the pad's side: a dot or a tiny mark stays visib
 # Pixels of the square PNG the page sends. The model sees a 20-pixel box, so 140 loses nothing (a digit at a
 # fifth of the pad is still 28 px tall) and is a quarter of the pixels to decode and preprocess per request.
 SENT_SIDE = 140
+# The number pad: NUMBER_ASPECT times as wide as it is tall, sent as NUMBER_SENT_HEIGHT pixels high (digits there
+# are 40-75% of the height, 50-100 px, still well above the 20-pixel box; a quarter of 1024x256's pixels to segment).
+NUMBER_ASPECT = 4
+NUMBER_SENT_HEIGHT = 128
 
 
 def sent_pen_width(extent: float) -> float:
@@ -23,4 +27,5 @@ def sent_pen_width(extent: float) -> float:
 
 def page_pen() -> dict[str, float]:
     """What the page's scripts need, for the template's data attributes."""
-    return {"pad": PAD_PEN, "sent_ratio": SENT_PEN_RATIO, "sent_min": SENT_PEN_MIN, "sent_side": SENT_SIDE}
+    return {"pad": PAD_PEN, "sent_ratio": SENT_PEN_RATIO, "sent_min": SENT_PEN_MIN, "sent_side": SENT_SIDE,
+            "number_aspect": NUMBER_ASPECT, "number_height": NUMBER_SENT_HEIGHT}

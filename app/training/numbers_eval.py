@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.modeling.pen import SENT_PEN_RATIO, sent_pen_width
+from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT, SENT_PEN_RATIO, sent_pen_width
 from app.segment import Classify, read_digits
 from app.training.pen import HELD_OUT_WRITERS, PenDigit, place, render
 
-NUMBER_ASPECT = 4  # the number pad is four times as wide as it is tall (static/js/number.js)
-NUMBER_HEIGHT = 256  # pixels of the image the number pad sends: 1024 x 256
+NUMBER_HEIGHT = NUMBER_SENT_HEIGHT  # pixels of the image the number pad sends (its width: NUMBER_ASPECT times that)
 HEIGHTS = (0.4, 0.75)  # a digit's height as a share of the pad's height
 GAPS = (0.08, 0.4)  # the space between two digits' ink (not their pen's centre lines), a share of the digit height
 WOBBLE = 0.06  # the baseline moves up or down by up to this share of the digit height, digit to digit

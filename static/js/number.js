@@ -6,9 +6,6 @@ import { percent, ready, setupLanguageLinks, t } from "./i18n.js";
 import { LatestOnly } from "./latest.js";
 import { bindKeys, Pad } from "./pad.js";
 
-const ASPECT = 4; // app/training/numbers_eval.py NUMBER_ASPECT
-const SENT_WIDTH = 1024; // the PNG sent: 1024 x 256, small enough to be decoded on the server's event loop
-const SENT_HEIGHT = 256;
 
 /** The number pad's sent pen, a share of its height: the page's pen rule (app/modeling/pen.py, from the pad's
  * data attributes) applied to the tallest stroke instead of the whole drawing, whose width is the number's, not
@@ -34,6 +31,11 @@ const state = { answer: null, selected: 0 };
 
 setupLanguageLinks();
 await ready;
+// The pad's shape and the size of the PNG it sends come from app/modeling/pen.py (the template's data attributes).
+const ASPECT = Number(ui.pad.dataset.aspect);
+const SENT_HEIGHT = Number(ui.pad.dataset.sentHeight);
+const SENT_WIDTH = ASPECT * SENT_HEIGHT;
+if (!(ASPECT > 0 && SENT_HEIGHT > 0)) throw new Error("the number pad has no data-aspect / data-sent-height");
 const pad = new Pad(ui.pad, { aspect: ASPECT, exportWidth: SENT_WIDTH, exportHeight: SENT_HEIGHT, exportPen: numberPen });
 bindKeys(pad);
 
@@ -47,10 +49,23 @@ async function readNumber(image) {
   return body;
 }
 
+// A writing hand's first instant is a dot, and a dot in the sent image is too little ink to read (the server
+// answers "blank"): the drawing is sent once it spans this share of the pad's height.
+const MIN_SENT_EXTENT = 0.05;
+
+/** The drawing's larger side in pad heights (x runs over the pad's width, ASPECT heights). */
+function extent(strokes) {
+  const points = strokes.flat();
+  if (points.length === 0) return 0;
+  const xs = points.map(([x]) => x);
+  const ys = points.map(([, y]) => y);
+  return Math.max((Math.max(...xs) - Math.min(...xs)) * ASPECT, Math.max(...ys) - Math.min(...ys));
+}
+
 let lastSent = -1;
 const live = new LatestOnly({
   snapshot: () => {
-    if (pad.isBlank || pad.version === lastSent) return null;
+    if (pad.isBlank || pad.version === lastSent || extent(pad.strokes) < MIN_SENT_EXTENT) return null;
     lastSent = pad.version;
     return { version: pad.version, image: pad.toDataURL(), pen: numberPen(pad.strokes, pad.pen), sent: performance.now() };
   },
