@@ -47,6 +47,7 @@ def require_json_type(request: Request) -> None:
 
 
 async def require_json(request: Request) -> None:
+    """require_json_type as a dependency (`JsonBody`), for the routes that take a FastAPI body parameter."""
     require_json_type(request)
 
 

@@ -123,6 +123,7 @@ def test_the_event_loop_runs_litert_itself_and_queues_only_when_no_interpreter_i
     """POST /predict awaits LoadedModel.predict_async on the event loop: with LiteRT it answers right there (no
     batcher call), and with every interpreter borrowed it queues for the batcher instead of waiting."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from app.inference.litert_runtime import LiteRTRuntime
     from app.inference.registry import LoadedModel
@@ -133,20 +134,25 @@ def test_the_event_loop_runs_litert_itself_and_queues_only_when_no_interpreter_i
     loaded = LoadedModel(ModelCard.read(settings.models_dir / f"{settings.default_model}.json"), runtime)
     expected = runtime.predict(digits[:1])[0]
 
-    answered_inline = asyncio.run(loaded.predict_async(digits[0]))
-    assert loaded.batcher.calls == 0
-    np.testing.assert_allclose(answered_inline, expected, atol=TOLERANCE)
+    async def inline() -> np.ndarray:
+        return await loaded.predict_async(digits[0])
 
-    loop = asyncio.new_event_loop()
-    with runtime._borrow():  # the only interpreter is busy (a worker thread's /predict/batch, say)
-        assert runtime.predict_now(digits[:1]) is None
-        pending = loop.create_task(loaded.predict_async(digits[0]))
-        loop.run_until_complete(asyncio.sleep(0.05))
-        assert not pending.done()  # queued: the batcher's thread waits for the interpreter, the loop does not
-    queued = loop.run_until_complete(pending)
-    loop.close()
+    async def while_busy() -> tuple[bool, np.ndarray]:
+        with runtime._borrow():  # the only interpreter is busy (a worker thread's /predict/batch, say)
+            assert runtime.predict_now(digits[:1]) is None
+            pending = asyncio.ensure_future(loaded.predict_async(digits[0]))
+            await asyncio.sleep(0.05)
+            waited = not pending.done()  # queued: the batcher's thread waits for the interpreter, the loop does not
+        return waited, await pending
+
+    # A loop of its own in a thread: the browser tests' Playwright may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        answered_inline = pool.submit(asyncio.run, inline()).result()
+        assert loaded.batcher.calls == 0
+        waited, queued = pool.submit(asyncio.run, while_busy()).result()
     loaded.batcher.close()
-    assert loaded.batcher.calls == 1
+    assert waited and loaded.batcher.calls == 1
+    np.testing.assert_allclose(answered_inline, expected, atol=TOLERANCE)
     np.testing.assert_allclose(queued, expected, atol=TOLERANCE)
 
 
