@@ -36,11 +36,14 @@ SPECK = 0.2  # a component whose box is under this share of the tallest componen
 MERGE_OVERLAP = 0.5  # column overlap, as a share of the narrower group, that makes two groups one digit
 CROP_MARGIN = 2  # zero pixels around each digit's crop, so to_mnist sees a clean background ring
 # When to split: a group wider than FORCE_SPLIT_RATIO for its height (under 0.5% of single digits are: a wide 0,
-# 2 or 5) takes its best cut; a narrower one only when the classifier is under SURE of it whole and surer of the
-# split's two digits (the product of their top probabilities) than of the whole. Tuned on the training writers'
-# pen digits: looser rules (a higher SURE, a lower FORCE) split touching pairs more often, but split single wide
-# digits too, and a number's digit count matters more.
+# 2 or 5) takes its best cut unless the classifier is WIDE_SURE of it whole (the default model learned two digits
+# side by side as "not a digit", so a wide pair is rarely read whole that surely); a narrower one only when the
+# classifier is under SURE of it whole and surer of the split's two digits (the product of their top
+# probabilities) than of the whole. Tuned on the other 22 writers' pen digits (held-out writers excluded): looser
+# rules (a higher SURE, a lower FORCE) split touching pairs more often, but split single wide digits too, and a
+# number's digit count matters more.
 FORCE_SPLIT_RATIO = 1.5
+WIDE_SURE = 0.9
 SURE = 0.5
 CUT_POSITIONS = tuple(np.linspace(0.1, 0.9, 9))  # where candidate seams end, as a share of the group's width
 MIN_PART = 0.12  # each side of a cut holds at least this share of the group's ink
@@ -281,12 +284,13 @@ def _candidates(group: _Group) -> list[tuple[_Group, _Group]]:
 
 def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]],
             answers: np.ndarray) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
-    """The split to keep, if any (see FORCE_SPLIT_RATIO and SURE), and its two answers."""
+    """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE), and its two answers."""
     if not options:
         return None
     scores = [_sure(answers[2 * i]) * _sure(answers[2 * i + 1]) for i in range(len(options))]
     best = int(np.argmax(scores))
-    if group.ratio >= FORCE_SPLIT_RATIO or (_sure(whole) < SURE and scores[best] > _sure(whole)):
+    wide = group.ratio >= FORCE_SPLIT_RATIO and _sure(whole) < WIDE_SURE
+    if wide or (_sure(whole) < SURE and scores[best] > _sure(whole)):
         return options[best], answers[2 * best : 2 * best + 2]
     return None
 

@@ -199,3 +199,11 @@ def test_a_cut_that_leaves_a_sliver_too_faint_to_read_is_not_a_candidate(start, 
     left a few faint pixels that to_mnist calls blank, and the whole request answered 422 while a person wrote."""
     arc = draw([ring(0.9, 0.3, 0.144, 0.12, start, turn)])
     assert read_digits(arc, lambda b: np.full((len(b), 10), 0.1), 12)  # an answer, not BlankImageError
+
+
+def test_a_wide_zero_the_classifier_is_sure_of_stays_one_digit(classify) -> None:
+    """A writer's flat 0 is wider than FORCE_SPLIT_RATIO: it was split into two or three digits, which cost most
+    of the digit-count misses of the number evaluation. A wide group is now split only when the classifier is
+    under WIDE_SURE of it whole."""
+    wide_zero = ring(1.6, 0.5, 0.5, 0.25)
+    assert read(one(0.6) + [wide_zero], classify) == "10"
