@@ -1,10 +1,11 @@
-"""Helpers for tests that start a real server: a free loopback port, and waiting until it answers."""
+"""Helpers for tests: a free loopback port, waiting until a server answers, and running an event loop of one's own."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -31,3 +32,10 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout: float = START
             pass
         time.sleep(0.25)
     pytest.fail(f"the server was not ready within {timeout:.0f} s {describe()}")
+
+
+def in_own_thread(fn, *args):
+    """fn(*args) in a thread of its own, for code that runs its own event loop (asyncio.run): the browser tests'
+    Playwright may be running one in the main thread."""
+    with ThreadPoolExecutor(1) as own_thread:
+        return own_thread.submit(fn, *args).result()

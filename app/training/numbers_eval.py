@@ -19,7 +19,6 @@ from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT, SENT_PEN_RATIO, 
 from app.segment import Classify, read_digits
 from app.training.pen import HELD_OUT_WRITERS, PenDigit, place, render
 
-NUMBER_HEIGHT = NUMBER_SENT_HEIGHT  # pixels of the image the number pad sends (its width: NUMBER_ASPECT times that)
 HEIGHTS = (0.4, 0.75)  # a digit's height as a share of the pad's height
 GAPS = (0.08, 0.4)  # the space between two digits' ink (not their pen's centre lines), a share of the digit height
 WOBBLE = 0.06  # the baseline moves up or down by up to this share of the digit height, digit to digit
@@ -88,7 +87,7 @@ def number_strokes(digits: Sequence[PenDigit], case: NumberCase, shift: float = 
 def draw_number(digits: Sequence[PenDigit], case: NumberCase, shift: float = 0.0) -> np.ndarray:
     """The uint8 image the number pad would send for this case."""
     strokes = [s for digit in number_strokes(digits, case, shift) for s in digit]
-    return render(strokes, NUMBER_HEIGHT * NUMBER_ASPECT, NUMBER_HEIGHT, pen=number_pen_width(strokes))
+    return render(strokes, NUMBER_SENT_HEIGHT * NUMBER_ASPECT, NUMBER_SENT_HEIGHT, pen=number_pen_width(strokes))
 
 
 def touch_shift(digits: Sequence[PenDigit], case: NumberCase) -> float:
@@ -96,7 +95,7 @@ def touch_shift(digits: Sequence[PenDigit], case: NumberCase) -> float:
     `case.overlap_px` pixels at MNIST scale. Found on each digit's own rendering with the pair's pen."""
     per_digit = number_strokes(digits, case)
     pen = number_pen_width([s for d in per_digit for s in d])
-    size = (NUMBER_HEIGHT * NUMBER_ASPECT, NUMBER_HEIGHT)
+    size = (NUMBER_SENT_HEIGHT * NUMBER_ASPECT, NUMBER_SENT_HEIGHT)
     left_ink = render(per_digit[0], *size, pen=pen) < 128
     right_ink = render(per_digit[1], *size, pen=pen) < 128
     both = left_ink.any(axis=1) & right_ink.any(axis=1)
@@ -107,8 +106,8 @@ def touch_shift(digits: Sequence[PenDigit], case: NumberCase) -> float:
         gap_px = int((leftmost - rightmost)[both].min()) - 1
     else:  # no shared row (one digit far above the other): close the boxes' gap instead
         gap_px = int(leftmost.min() - rightmost.max()) - 1
-    overlap = case.overlap_px * max(case.heights) * NUMBER_HEIGHT / MNIST_DIGIT_PX
-    return (gap_px + overlap) / NUMBER_HEIGHT
+    overlap = case.overlap_px * max(case.heights) * NUMBER_SENT_HEIGHT / MNIST_DIGIT_PX
+    return (gap_px + overlap) / NUMBER_SENT_HEIGHT
 
 
 @dataclass

@@ -4,8 +4,7 @@ import { ApiError } from "./api.js";
 import { renderBars } from "./bars.js";
 import { percent, ready, setupLanguageLinks, t } from "./i18n.js";
 import { LatestOnly } from "./latest.js";
-import { bindKeys, Pad } from "./pad.js";
-
+import { bindKeys, drawingExtent, Pad } from "./pad.js";
 
 /** The number pad's sent pen, a share of its height: the page's pen rule (app/modeling/pen.py, from the pad's
  * data attributes) applied to the tallest stroke instead of the whole drawing, whose width is the number's, not
@@ -53,19 +52,10 @@ async function readNumber(image) {
 // answers "blank"): the drawing is sent once it spans this share of the pad's height.
 const MIN_SENT_EXTENT = 0.05;
 
-/** The drawing's larger side in pad heights (x runs over the pad's width, ASPECT heights). */
-function extent(strokes) {
-  const points = strokes.flat();
-  if (points.length === 0) return 0;
-  const xs = points.map(([x]) => x);
-  const ys = points.map(([, y]) => y);
-  return Math.max((Math.max(...xs) - Math.min(...xs)) * ASPECT, Math.max(...ys) - Math.min(...ys));
-}
-
 let lastSent = -1;
 const live = new LatestOnly({
   snapshot: () => {
-    if (pad.isBlank || pad.version === lastSent || extent(pad.strokes) < MIN_SENT_EXTENT) return null;
+    if (pad.isBlank || pad.version === lastSent || drawingExtent(pad.strokes, ASPECT) < MIN_SENT_EXTENT) return null;
     lastSent = pad.version;
     return { version: pad.version, image: pad.toDataURL(), pen: numberPen(pad.strokes, pad.pen), sent: performance.now() };
   },

@@ -12,14 +12,19 @@ export function penRule(canvas) {
   return rule;
 }
 
-/** The sent image's pen for these strokes (unit coordinates), a share of the pad's side. */
-export function sentPenWidth(strokes, rule) {
+/** The drawing's larger side in pad heights (unit coordinates; x runs over the pad's width, `aspect` heights);
+ * 0 for no points. */
+export function drawingExtent(strokes, aspect = 1) {
   const points = strokes.flat();
-  if (points.length === 0) return rule.sentMin;
+  if (points.length === 0) return 0;
   const xs = points.map((p) => p[0]);
   const ys = points.map((p) => p[1]);
-  const extent = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
-  return Math.min(rule.pad, Math.max(rule.sentMin, rule.sentRatio * extent));
+  return Math.max((Math.max(...xs) - Math.min(...xs)) * aspect, Math.max(...ys) - Math.min(...ys));
+}
+
+/** The sent image's pen for these strokes (unit coordinates), a share of the pad's side. */
+export function sentPenWidth(strokes, rule) {
+  return Math.min(rule.pad, Math.max(rule.sentMin, rule.sentRatio * drawingExtent(strokes)));
 }
 const MIN_STEP = 0.004; // ignore moves shorter than this (unit coordinates): jitter, not drawing
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.training.numbers_eval import NUMBER_ASPECT, NUMBER_HEIGHT, evaluate_numbers, layout, number_pen_width
+from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT
+from app.training.numbers_eval import evaluate_numbers, layout, number_pen_width
 from app.training.pen import HELD_OUT_WRITERS, load_pen_digits, render
 from tests.conftest import data_url, png_bytes, skip_or_fail
 from tests.unit.test_segment import draw, one, zero
@@ -27,7 +28,7 @@ def test_a_number_reads_left_to_right_with_boxes(client) -> None:
         assert len(digit["probabilities"]) == 10 and abs(sum(digit["probabilities"]) - 1) < 1e-4
         assert digit["verdict"] in {"digit", "unsure", "not-a-digit"}
         x0, y0, x1, y1 = digit["box"]
-        assert 0 <= x0 < x1 <= NUMBER_HEIGHT * NUMBER_ASPECT and 0 <= y0 < y1 <= NUMBER_HEIGHT
+        assert 0 <= x0 < x1 <= NUMBER_SENT_HEIGHT * NUMBER_ASPECT and 0 <= y0 < y1 <= NUMBER_SENT_HEIGHT
         assert ink[y0:y1, x0:x1].any()
         lefts.append(x0)
     assert lefts == sorted(lefts)
@@ -45,14 +46,14 @@ def test_boxes_are_in_the_submitted_images_pixels(client) -> None:
 
 
 def test_blank_is_422(client) -> None:
-    blank = np.full((NUMBER_HEIGHT, NUMBER_HEIGHT * NUMBER_ASPECT), 255, dtype=np.uint8)
+    blank = np.full((NUMBER_SENT_HEIGHT, NUMBER_SENT_HEIGHT * NUMBER_ASPECT), 255, dtype=np.uint8)
     response = client.post("/predict/number", json={"image": data_url(png_bytes(blank))})
     assert response.status_code == 422 and "blank" in response.json()["detail"]
 
 
 def test_too_many_digits_is_a_clear_422(client) -> None:
     strokes = [s for k in range(14) for s in one(0.15 + 0.27 * k)]
-    image = render(strokes, NUMBER_HEIGHT * NUMBER_ASPECT, NUMBER_HEIGHT, pen=number_pen_width(strokes))
+    image = render(strokes, NUMBER_SENT_HEIGHT * NUMBER_ASPECT, NUMBER_SENT_HEIGHT, pen=number_pen_width(strokes))
     response = client.post("/predict/number", json={"image": data_url(png_bytes(image))})
     assert response.status_code == 422
     assert "a number may have 12 at most" in response.json()["detail"]

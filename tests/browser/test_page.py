@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.i18n import catalogue
-from tests.browser.drawing import DIGITS, bar_values, draw_mouse, draw_touch, settle
+from tests.browser.drawing import DIGITS, bar_values, draw_mouse, draw_touch, poll, settle
 from tests.conftest import skip_or_fail
 
 pytestmark = pytest.mark.browser
@@ -102,6 +102,11 @@ def test_live_requests_are_frugal_and_pen_up_to_bars_is_measured(open_page, arti
             drawing_seconds = time.monotonic() - started
             per_digit.append({"digit": digit, "strokes": len(DIGITS[digit]), "requests": len(sent) - before,
                               "seconds": round(drawing_seconds, 2)})
+            # The bars can already show this drawing from a request sent while the pen moved; the pen-up's own
+            # measurement may still be on its way, and Escape would drop it.
+            measured = sum(row["strokes"] for row in per_digit)
+            poll(page, "() => window.digitLab.latencies.length", lambda n: n >= measured, 10.0,
+                 "a stroke end got no pen-up-to-bars measurement")
             page.keyboard.press("Escape")
     report = page.evaluate("() => window.digitLab")
     latencies = report["latencies"]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from app.inference.batcher import Batcher
+from tests.helpers import in_own_thread
 
 
 class SlowModel:
@@ -68,8 +69,7 @@ def test_the_event_loop_stays_free_while_the_model_runs() -> None:
         ticking.cancel()
         return [float(r[0]) for r in results], ticks
 
-    with ThreadPoolExecutor(1) as own_thread:  # a loop of its own (Playwright's may be running in this thread)
-        answers, ticks = own_thread.submit(lambda: asyncio.run(scenario())).result()
+    answers, ticks = in_own_thread(lambda: asyncio.run(scenario()))
     assert answers == list(range(10))
     assert ticks >= 5, "the loop was blocked while the model ran"
     assert len(model.batch_sizes) <= 3, f"ten awaiting requests were not batched: {model.batch_sizes}"

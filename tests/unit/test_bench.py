@@ -4,7 +4,6 @@ not a fast figure."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -13,12 +12,7 @@ from app.config import Settings
 from app.inference.registry import LoadedModel, load_runtime
 from app.modeling.card import ModelCard
 from tests.conftest import data_url
-
-
-def in_own_thread(fn, *args):
-    """The timing runs its own event loop (asyncio.run); Playwright's may be running in the main thread."""
-    with ThreadPoolExecutor(1) as own_thread:
-        return own_thread.submit(fn, *args).result()
+from tests.helpers import in_own_thread
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from app.errors import ModelLoadError
 from app.training.data import Mnist
 from app.training.evaluate import prepare
 from tests.conftest import PROJECT_ROOT
+from tests.helpers import in_own_thread
 
 TOLERANCE = 1e-5  # the issue's bar: same probabilities as Keras within 1e-5
 DIGITS = 256
@@ -123,7 +124,6 @@ def test_the_event_loop_runs_litert_itself_and_queues_only_when_no_interpreter_i
     """POST /predict awaits LoadedModel.predict_async on the event loop: with LiteRT it answers right there (no
     batcher call), and with every interpreter borrowed it queues for the batcher instead of waiting."""
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
 
     from app.inference.litert_runtime import LiteRTRuntime
     from app.inference.registry import LoadedModel
@@ -145,11 +145,9 @@ def test_the_event_loop_runs_litert_itself_and_queues_only_when_no_interpreter_i
             waited = not pending.done()  # queued: the batcher's thread waits for the interpreter, the loop does not
         return waited, await pending
 
-    # A loop of its own in a thread: the browser tests' Playwright may hold this thread's loop.
-    with ThreadPoolExecutor(1) as pool:
-        answered_inline = pool.submit(asyncio.run, inline()).result()
-        assert loaded.batcher.calls == 0
-        waited, queued = pool.submit(asyncio.run, while_busy()).result()
+    answered_inline = in_own_thread(asyncio.run, inline())
+    assert loaded.batcher.calls == 0
+    waited, queued = in_own_thread(asyncio.run, while_busy())
     loaded.batcher.close()
     assert waited and loaded.batcher.calls == 1
     np.testing.assert_allclose(answered_inline, expected, atol=TOLERANCE)

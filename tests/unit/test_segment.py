@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from app.errors import BlankImageError, TooManyDigitsError
+from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT
 from app.preprocess import ink_image
 from app.segment import _components, group_strokes, label_runs, read_digits
-from app.training.numbers_eval import NUMBER_ASPECT, NUMBER_HEIGHT, number_pen_width
+from app.training.numbers_eval import number_pen_width
 from app.training.pen import render
 
 
@@ -27,7 +28,7 @@ def ring(cx: float, cy: float, rx: float, ry: float, start: float = 0.0, turn: f
 
 
 def draw(strokes: list[np.ndarray]) -> np.ndarray:
-    return render(strokes, NUMBER_HEIGHT * NUMBER_ASPECT, NUMBER_HEIGHT, pen=number_pen_width(strokes))
+    return render(strokes, NUMBER_SENT_HEIGHT * NUMBER_ASPECT, NUMBER_SENT_HEIGHT, pen=number_pen_width(strokes))
 
 
 def one(x: float) -> list[np.ndarray]:
