@@ -195,6 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from app.modeling.family import SPECS, with_adam
     from app.training.train import train
 
+    if args.touching:
+        return train_touching(args)
     ids = list(SPECS) if args.all else args.model
     unknown = [i for i in ids if i not in SPECS]
     if unknown or not ids:
@@ -219,11 +221,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_touching(args: argparse.Namespace) -> int:
+    from app.touching import TOUCHING_FILE
+    from app.training.pen import load_pen_digits
+    from app.training.touching import train_detector
+
+    if args.pen is None:
+        print("digit-lab train: --touching needs --pen (the pen-digit strokes)", file=sys.stderr)
+        return 2
+    data = read_mnist("train", args.data)
+    if data is None:
+        return 2
+    print("drawing the training writers' single digits and touching pairs (a few minutes) …", file=sys.stderr)
+    print(train_detector(load_pen_digits(args.pen), data.x_train, args.out / TOUCHING_FILE))
+    return 0
+
+
 def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     """Whole numbers by the held-out pen writers, through the server's own segmentation and model runtime."""
     import numpy as np
 
     from app.inference.keras_runtime import KerasRuntime
+    from app.touching import load_detector
     from app.training.numbers_eval import evaluate_numbers, number_cases
     from app.training.pen import load_pen_digits
 
@@ -237,9 +256,12 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
         return 2
     digits = load_pen_digits(args.pen)
     cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
+    detector = None if args.no_detector else load_detector(args.model_dir)
+    print(f"touching-pair detector: {'none' if detector is None else args.model_dir / 'touching.npz'}")
     for model_id, path in zip(args.model, paths, strict=True):
         runtime = KerasRuntime(path)
-        result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases)
+        result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases,
+                                  detector=detector)
         print(f"{model_id}: {result.report()}")
     sys.stdout.flush()
     os._exit(0)  # TensorFlow's teardown can abort at exit, after the answer is out
@@ -415,6 +437,10 @@ def build_parser() -> argparse.ArgumentParser:
     which = train.add_mutually_exclusive_group()
     which.add_argument("--model", action="append", default=[], metavar="ID", help="model id (repeatable)")
     which.add_argument("--all", action="store_true", help="every model in the family")
+    which.add_argument("--touching", action="store_true",
+                       help="the touching-pair detector that number reading uses (needs --pen; writes "
+                            "touching.npz): one digit or two that touch, learned from the training writers "
+                            "and MNIST")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--pen", type=Path, metavar="PATH",
                        help="real pen digits (the UCI pen-digit strokes file or its directory): the default CNN "
@@ -454,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--touching-per-writer", type=int, default=125,
                           help="--numbers: touching pairs per held-out writer (default: %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="--numbers: the cases' seed (default: %(default)s)")
+    evaluate.add_argument("--no-detector", action="store_true",
+                          help="--numbers: split touching digits by the rules alone, without models/touching.npz")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",

@@ -35,6 +35,7 @@ from app.schemas import (
     Prediction,
 )
 from app.segment import read_digits
+from app.touching import TouchDetector
 from app.verdict import decide
 
 INLINE_MAX_PIXELS = 512 * 512  # plain PNGs up to this size are decoded on the event loop (the canvas is 140x140)
@@ -152,7 +153,8 @@ def _submitted_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
 
 
-def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float) -> NumberPrediction:
+def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float,
+                detector: TouchDetector | None = None) -> NumberPrediction:
     """A written number → its digits left to right, each through `to_mnist` and the model (one batched call,
     a second only when a narrow group is unsure and may hide touching digits)."""
     data = decode_base64_image(text, settings.max_request_bytes)
@@ -161,7 +163,8 @@ def read_number(text: str, loaded: LoadedModel, settings: Settings, started: flo
     grey = decode_image(data, settings.max_image_pixels, settings.max_image_side)
     width, height = _submitted_size(data)
     scale_x, scale_y = width / grey.shape[1], height / grey.shape[0]
-    digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits)
+    digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits,
+                         detector)
     answers = []
     for digit in digits:
         x0, y0, x1, y1 = digit.box

@@ -7,11 +7,13 @@ How, and why this way:
 - A digit can be several pen strokes (a 5 whose bar was lifted, a crossed 7, a 4 in two strokes), so
   components whose columns overlap by more than MERGE_OVERLAP of the narrower one are one digit. A speck (much
   smaller than the tallest component) that overlaps no digit is dropped: an i-dot, a slip of the pen.
-- Touching digits are one component. A group wider than a single digit usually is, or that the classifier is
-  unsure of, gets candidate cuts: at each of CUT_POSITIONS, the cheapest top-to-bottom seam through its ink (it
-  may bend round an overhanging stroke) and a straight vertical cut. Both sides of every cut are classified in one
+- Touching digits are one component. A group wider than a single digit usually is, that the touching-pair
+  detector (app/touching.py) calls two digits, or that the classifier is unsure of, gets candidate cuts: at
+  each of CUT_POSITIONS, the cheapest top-to-bottom seam through its ink (it may bend round an overhanging
+  stroke) and a straight vertical cut. Both sides of every cut are classified in one
   batch and the cut whose two digits the classifier is surest of wins; whether to split at all is decided by
-  the group's width and the classifier's sureness of it whole (a single wide 0 must not become "11").
+  the group's width, the detector, and the classifier's sureness of it whole (a single wide 0 must not become
+  "11"). The classifier alone cannot decide it for narrower groups: it reads a joined "10" as a sure 0.
 - Every crop goes through `preprocess.to_mnist`, the single-digit recipe, so a digit read in a number is read
   exactly as it would be alone.
 """
@@ -26,6 +28,7 @@ import numpy as np
 
 from app.errors import BlankImageError, TooManyDigitsError
 from app.preprocess import BLANK, ink_image, to_mnist
+from app.touching import TouchDetector
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28) float32 → (n, 10) probabilities
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels of the submitted image, the end exclusive
@@ -282,29 +285,36 @@ def _candidates(group: _Group) -> list[tuple[_Group, _Group]]:
     return [parts for cut in seam_cuts(group.ink) if (parts := _split(group, cut)) is not None]
 
 
-def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]],
-            answers: np.ndarray) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
-    """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE), and its two answers."""
+def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]], answers: np.ndarray,
+            touching: bool) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
+    """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE; `touching`: the detector says the
+    group holds two digits), and its two answers."""
     if not options:
         return None
     scores = [_sure(answers[2 * i]) * _sure(answers[2 * i + 1]) for i in range(len(options))]
     best = int(np.argmax(scores))
     wide = group.ratio >= FORCE_SPLIT_RATIO and _sure(whole) < WIDE_SURE
-    if wide or (_sure(whole) < SURE and scores[best] > _sure(whole)):
+    if wide or touching or (_sure(whole) < SURE and scores[best] > _sure(whole)):
         return options[best], answers[2 * best : 2 * best + 2]
     return None
 
 
-def _resolve(groups: list[_Group], classify: Classify) -> tuple[list[Digit], list[_Group]]:
-    """Read each group whole, and split those that hold touching digits. Wide groups' candidate splits share the
-    model call with every whole group; only a narrower group the classifier is unsure of costs a second call.
-    Returns the digits settled and the parts of split groups that may hold more touching digits."""
+def _resolve(groups: list[_Group], classify: Classify,
+             detector: TouchDetector | None) -> tuple[list[Digit], list[_Group]]:
+    """Read each group whole, and split those that hold touching digits. The candidate splits of wide groups and
+    of those the detector calls two digits share the model call with every whole group; only a narrower group the
+    classifier is unsure of costs a second call. Returns the digits settled and the parts of split groups that
+    may hold more touching digits."""
     wholes = [g.mnist for g in groups]
-    options = [_candidates(g) if g.ratio >= FORCE_SPLIT_RATIO else [] for g in groups]
+    narrow = [g.ratio < FORCE_SPLIT_RATIO for g in groups]
+    touching = [False] * len(groups)
+    if detector is not None and any(narrow):
+        said = detector.two_digits(np.stack(wholes)) >= detector.threshold
+        touching = [bool(n and t) for n, t in zip(narrow, said, strict=True)]
+    options = [_candidates(g) if not n or t else [] for g, n, t in zip(groups, narrow, touching, strict=True)]
     answers = _classify(wholes + _pieces(options), classify)
     whole_answers, per_group = answers[: len(groups)], _per_group(options, answers[len(groups) :])
-    unsure = [i for i, (g, p) in enumerate(zip(groups, whole_answers, strict=True))
-              if g.ratio < FORCE_SPLIT_RATIO and _sure(p) < SURE]
+    unsure = [i for i, p in enumerate(whole_answers) if narrow[i] and not touching[i] and _sure(p) < SURE]
     late = [_candidates(groups[i]) for i in unsure]
     if any(late):
         late_answers = _per_group(late, _classify(_pieces(late), classify))
@@ -313,7 +323,7 @@ def _resolve(groups: list[_Group], classify: Classify) -> tuple[list[Digit], lis
     digits: list[Digit] = []
     parts_left: list[_Group] = []
     for i, group in enumerate(groups):
-        chosen = _choose(group, whole_answers[i], options[i], per_group[i])
+        chosen = _choose(group, whole_answers[i], options[i], per_group[i], touching[i])
         if chosen is None:
             digits.append(Digit(group.box, wholes[i], whole_answers[i]))
             continue
@@ -338,9 +348,11 @@ def _per_group(options: list[list[tuple[_Group, _Group]]], answers: np.ndarray) 
     return out
 
 
-def read_digits(grey: np.ndarray, classify: Classify, max_digits: int) -> list[Digit]:
-    """Greyscale image of a written number → its digits, left to right. Raises BlankImageError when there is
-    no ink, TooManyDigitsError when the ink holds more than `max_digits` digits."""
+def read_digits(grey: np.ndarray, classify: Classify, max_digits: int,
+                detector: TouchDetector | None = None) -> list[Digit]:
+    """Greyscale image of a written number → its digits, left to right. `detector` finds touching pairs among
+    the narrower groups (without one, only the classifier's unsureness does). Raises BlankImageError when there
+    is no ink, TooManyDigitsError when the ink holds more than `max_digits` digits."""
     ink = ink_image(grey)
     groups = group_strokes(_components(ink))
     if not groups:
@@ -349,7 +361,7 @@ def read_digits(grey: np.ndarray, classify: Classify, max_digits: int) -> list[D
     for _ in range(MAX_ROUNDS):
         if len(groups) + len(digits) > max_digits:
             raise TooManyDigitsError(len(groups) + len(digits), max_digits)
-        settled, groups = _resolve(groups, classify)
+        settled, groups = _resolve(groups, classify, detector)
         digits += settled
         if not groups:
             break

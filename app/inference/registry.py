@@ -14,6 +14,7 @@ import numpy as np
 from app.errors import ModelLoadError, UnknownModelError
 from app.inference.batcher import Batcher
 from app.modeling.card import ModelCard
+from app.touching import TOUCHING_FILE, TouchDetector, load_detector
 
 log = logging.getLogger("digit_lab.registry")
 
@@ -101,6 +102,13 @@ def load_default(models_dir: Path, default: str, runtime: str) -> LoadedModel:
 LOAD_WAIT_S = 300.0  # how long a request for a model still loading in the background may wait for it
 
 
+def _touch_detector(models_dir: Path) -> TouchDetector | None:
+    try:
+        return load_detector(models_dir)
+    except (OSError, KeyError, ValueError) as error:
+        raise ModelLoadError(f"{Path(models_dir) / TOUCHING_FILE}: not a touching-pair detector ({error})") from error
+
+
 @dataclass
 class Registry:
     """Models that loaded, models that did not (and why), models still loading, and the default."""
@@ -109,6 +117,7 @@ class Registry:
     models: dict[str, LoadedModel] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     loading: list[str] = field(default_factory=list)
+    touching: TouchDetector | None = None  # for numbers: finds touching digit pairs (app/touching.py)
     _settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
@@ -121,7 +130,7 @@ class Registry:
         the default model cannot be loaded.
         """
         ids = model_ids(models_dir)
-        registry = cls(default=default)
+        registry = cls(default=default, touching=_touch_detector(models_dir))
         registry.models[default] = load_default(models_dir, default, runtime)
         rest = [model_id for model_id in ids if model_id != default]
         registry.loading = list(rest)

@@ -1,0 +1,67 @@
+"""The touching-pair detector: its recipe's pairs really touch, its weights round-trip, the shipped one tells MNIST
+test digits pushed together from MNIST test digits alone, and a corrupt file stops the server at load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.errors import ModelLoadError
+from app.inference.registry import Registry
+from app.preprocess import to_mnist
+from app.segment import label_runs
+from app.touching import TOUCHING_FILE, TouchDetector, load_detector
+from app.training.touching import MNIST_INK, push_together
+
+SAMPLE = 300  # MNIST test digits (and as many pairs of them), a fixed sample
+
+
+@pytest.mark.parametrize("drop", [-3, 0, 3])
+def test_pushed_together_digits_touch_and_more_overlap_is_narrower(mnist, drop) -> None:
+    left, right = mnist.x_test[0] / 255.0, mnist.x_test[1] / 255.0
+    widths = []
+    for overlap in (0, 2, 4):
+        ink = push_together(left, right, overlap, drop) >= MNIST_INK
+        _, count = label_runs(ink)
+        assert count == 1, "the two digits' ink is one group"
+        widths.append(int(ink.any(axis=0).sum()))
+    assert widths[0] > widths[1] > widths[2]
+
+
+def test_weights_round_trip_and_the_score_is_the_mlp(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    detector = TouchDetector(rng.normal(size=(784, 8)).astype(np.float32), rng.normal(size=8).astype(np.float32),
+                             rng.normal(size=(8, 1)).astype(np.float32), np.zeros(1, np.float32), threshold=0.7)
+    detector.save(tmp_path / TOUCHING_FILE)
+    loaded = load_detector(tmp_path)
+    assert loaded is not None and loaded.threshold == pytest.approx(0.7)
+    images = rng.random((5, 28, 28), dtype=np.float32)
+    flat = images.reshape(5, -1)
+    expected = 1 / (1 + np.exp(-(np.maximum(flat @ detector.hidden_weights + detector.hidden_bias, 0)
+                                 @ detector.out_weights)[:, 0]))
+    np.testing.assert_allclose(loaded.two_digits(images), expected, rtol=1e-5)
+    assert load_detector(tmp_path / "elsewhere") is None  # no file: numbers are split by rule alone
+
+
+def test_the_shipped_detector_tells_pairs_from_single_digits(registry, mnist) -> None:
+    """MNIST's test digits were never fitted on (the recipe reads MNIST's training digits): alone they are
+    rarely called two, pushed together (0-4 px of overlap) they mostly are."""
+    detector = registry.touching
+    assert detector is not None
+    x = mnist.x_test[: 2 * SAMPLE] / 255.0
+    singles = np.stack([to_mnist(np.pad(image, 2).astype(np.float32)) for image in x[:SAMPLE]])
+    rng = np.random.default_rng(1)
+    pairs = np.stack([to_mnist(push_together(x[i], x[SAMPLE + i], int(rng.integers(0, 5)),
+                                             int(rng.integers(-3, 4)))) for i in range(SAMPLE)])
+    single_rate = float(np.mean(detector.two_digits(singles) >= detector.threshold))
+    pair_rate = float(np.mean(detector.two_digits(pairs) >= detector.threshold))
+    assert single_rate <= 0.01, single_rate
+    assert pair_rate >= 0.8, pair_rate
+
+
+def test_a_corrupt_detector_stops_the_server_at_load(tmp_path, settings) -> None:
+    for name in ("cnn.json", "cnn.keras"):
+        (tmp_path / name).write_bytes((settings.models_dir / name).read_bytes())
+    (tmp_path / TOUCHING_FILE).write_bytes(b"not an npz")
+    with pytest.raises(ModelLoadError, match="touching-pair detector"):
+        Registry.load(tmp_path, "cnn")
