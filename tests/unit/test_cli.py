@@ -57,3 +57,9 @@ def test_training_from_missing_data_is_one_line(tmp_path, capsys) -> None:
     assert main(["train", "--model", "linear", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("digit-lab train: cannot read MNIST from "), err
+
+
+def test_training_the_touching_detector_needs_pen_digits(tmp_path, capsys) -> None:
+    assert main(["train", "--touching", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "digit-lab train: --touching needs --pen (the pen-digit strokes)"
+    assert not list(tmp_path.iterdir())

@@ -11,6 +11,8 @@ from app.inference.registry import Registry
 from app.preprocess import to_mnist
 from app.segment import label_runs
 from app.touching import TOUCHING_FILE, TouchDetector, load_detector
+from app.training import touching as recipe
+from app.training.pen import HELD_OUT_WRITERS
 from app.training.touching import MNIST_INK, push_together
 
 SAMPLE = 300  # MNIST test digits (and as many pairs of them), a fixed sample
@@ -65,3 +67,25 @@ def test_a_corrupt_detector_stops_the_server_at_load(tmp_path, settings) -> None
     (tmp_path / TOUCHING_FILE).write_bytes(b"not an npz")
     with pytest.raises(ModelLoadError, match="touching-pair detector"):
         Registry.load(tmp_path, "cnn")
+
+
+def test_the_recipe_draws_groups_of_both_kinds_and_never_a_held_out_writer(pen_digits, monkeypatch) -> None:
+    monkeypatch.setattr(recipe, "SINGLES_PER_DIGIT", 1)
+    monkeypatch.setattr(recipe, "PAIRS_PER_WRITER", 20)
+    writer = min(d.writer for d in pen_digits if d.writer not in HELD_OUT_WRITERS)
+    own = [d for d in pen_digits if d.writer == writer][:60]
+    x, y = recipe.writer_examples(own, writer, seed=0)
+    assert x.shape[1:] == (28, 28) and 0 <= x.min() and x.max() <= 1
+    assert (y == 0).sum() >= 55 and (y == 1).sum() >= 15  # a digit may come out as two groups; a pair may not touch
+    with pytest.raises(ValueError, match="held out"):
+        recipe.writer_examples(pen_digits, min(HELD_OUT_WRITERS), seed=0)
+
+
+def test_the_threshold_splits_no_more_single_digits_than_the_budget(monkeypatch) -> None:
+    monkeypatch.setattr(recipe, "EPOCHS", 2)
+    rng = np.random.default_rng(0)
+    x = rng.random((600, 28, 28), dtype=np.float32)
+    y = (x[:, :, 14:].mean(axis=(1, 2)) > x[:, :, :14].mean(axis=(1, 2))).astype(np.int8)  # learnable
+    detector = recipe.fit(x[:400], y[:400], x[400:], y[400:])
+    singles = detector.two_digits(x[400:][y[400:] == 0])
+    assert np.mean(singles >= detector.threshold) <= recipe.SINGLE_SPLIT_BUDGET
