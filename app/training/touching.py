@@ -10,9 +10,8 @@ Examples are groups the segmentation itself finds: one writer's digit drawn alon
 or two of a writer's digits pushed together until their ink touches or overlaps (two digits), drawn exactly as
 the number evaluation draws them. Only training writers are fitted on; the threshold is chosen on the
 validation writers; the held-out writers are read only by `digit-lab evaluate --numbers`. MNIST's training
-digits, alone and pushed together the same way, join the fitting set: eighteen pen writers are few styles,
-and with MNIST the detector finds 83% of the validation writers' pairs instead of 61% at the same rate of
-single digits split (measured with this recipe; docs/numbers.md).
+digits, alone and pushed together the same way, join the fitting set: eighteen pen writers are few styles
+(docs/numbers.md has what each part of the recipe adds).
 """
 
 from __future__ import annotations
@@ -37,9 +36,9 @@ from app.training.numbers_eval import (
 from app.training.pen import HELD_OUT_WRITERS, VALIDATION_WRITERS, PenDigit
 
 SINGLES_PER_DIGIT = 3  # each digit drawn alone this many times (sizes and positions vary)
-PAIRS_PER_WRITER = 400  # touching pairs per writer
-MNIST_SINGLES = 20_000
-MNIST_PAIRS = 20_000
+PAIRS_PER_WRITER = 1000  # touching pairs per writer
+MNIST_SINGLES = 40_000
+MNIST_PAIRS = 50_000
 MNIST_INK = 0.3  # an MNIST pixel at or above this is ink when two digits are pushed together
 MNIST_WOBBLE_PX = 3  # the second digit sits up to this many pixels higher or lower
 HIDDEN = 64

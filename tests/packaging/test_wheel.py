@@ -83,6 +83,15 @@ def test_the_package_imports_from_the_environment_not_the_checkout(installed: In
     assert Path(where.stdout.strip()).is_relative_to(installed.venv), where.stdout
 
 
+def test_the_wheel_carries_the_touching_pair_detector(installed: Installed) -> None:
+    """Without it numbers are still read, by the rules alone, so nothing else would notice it missing."""
+    check = ("from app.assets import asset_dir; from app.touching import load_detector; "
+             "print(load_detector(asset_dir('models')) is not None)")
+    out = subprocess.run([str(installed.venv / "bin" / "python"), "-c", check], cwd=installed.elsewhere,
+                         env=installed.env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stderr
+
+
 @pytest.fixture(scope="module")
 def served(installed: Installed) -> Iterator[str]:
     """`digit-lab serve` as an operator runs it: no options but the port, from outside the repository."""
