@@ -10,10 +10,11 @@ How, and why this way:
 - Touching digits are one component. A group wider than a single digit usually is, that the touching-pair
   detector (app/touching.py) calls two digits, or that the classifier is unsure of, gets candidate cuts: at
   each of CUT_POSITIONS, the cheapest top-to-bottom seam through its ink (it may bend round an overhanging
-  stroke) and a straight vertical cut. Both sides of every cut are classified in one
-  batch and the cut whose two digits the classifier is surest of wins; whether to split at all is decided by
-  the group's width, the detector, and the classifier's sureness of it whole (a single wide 0 must not become
-  "11"). The classifier alone cannot decide it for narrower groups: it reads a joined "10" as a sure 0.
+  stroke) and a straight vertical cut. Both sides of every cut are classified in one batch; the cut kept is the
+  one whose two parts the classifier is surest of and the detector finds likeliest to be one digit each.
+  Whether to split at all is decided by the group's width, the detector, and the classifier's sureness of it
+  whole (a single wide 0 must not become "11"). The classifier alone cannot decide it for narrower groups: it
+  reads a joined "10" as a sure 0.
 - Every crop goes through `preprocess.to_mnist`, the single-digit recipe, so a digit read in a number is read
   exactly as it would be alone.
 """
@@ -290,8 +291,7 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
     """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE; `touching`: the detector says the
     group holds two digits), and its two answers. The cut kept is the one whose two parts the classifier is
     surest of and, with a detector, that it finds likeliest to be one digit each: a cut through the wrong place
-    leaves a part with a piece of its neighbour (on the non-held-out writers' touching pairs the right cut was
-    kept 85% of the time on sureness alone, 87% with the detector's word)."""
+    leaves a part with a piece of its neighbour, which the detector sees (docs/numbers.md has what it adds)."""
     if not options:
         return None
     sure = np.array([_sure(answers[2 * i]) * _sure(answers[2 * i + 1]) for i in range(len(options))])
