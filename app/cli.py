@@ -242,7 +242,7 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     import numpy as np
 
     from app.inference.keras_runtime import KerasRuntime
-    from app.touching import load_detector
+    from app.touching import TOUCHING_FILE, load_detector
     from app.training.numbers_eval import evaluate_numbers, number_cases
     from app.training.pen import load_pen_digits
 
@@ -257,7 +257,7 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     digits = load_pen_digits(args.pen)
     cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
     detector = None if args.no_detector else load_detector(args.model_dir)
-    print(f"touching-pair detector: {'none' if detector is None else args.model_dir / 'touching.npz'}")
+    print(f"touching-pair detector: {'none' if detector is None else args.model_dir / TOUCHING_FILE}")
     for model_id, path in zip(args.model, paths, strict=True):
         runtime = KerasRuntime(path)
         result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases,

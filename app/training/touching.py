@@ -136,21 +136,16 @@ def fit(x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray) -> T
 
     keras.utils.set_random_seed(SEED)
     inputs = keras.Input((28, 28))
-    hidden = keras.layers.Dense(HIDDEN, activation="relu")(keras.layers.Flatten()(inputs))
-    outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
-    model = keras.Model(inputs, outputs)
+    hidden_layer = keras.layers.Dense(HIDDEN, activation="relu")
+    out_layer = keras.layers.Dense(1, activation="sigmoid")
+    model = keras.Model(inputs, out_layer(hidden_layer(keras.layers.Flatten()(inputs))))
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x, y, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=2)
-    first, second = model.layers[2], model.layers[3]
-    detector = TouchDetector(*(w.astype(np.float32) for w in (*first.get_weights(), *second.get_weights())),
-                             threshold=1.0)
-    scores = detector.two_digits(x_val)
-    singles = np.sort(scores[y_val == 0])
+    weights = [w.astype(np.float32) for w in (*hidden_layer.get_weights(), *out_layer.get_weights())]
+    singles = np.sort(TouchDetector(*weights, threshold=1.0).two_digits(x_val[y_val == 0]))
     # the smallest threshold that reads at most SINGLE_SPLIT_BUDGET of single digits as pairs
     allowed = int(np.floor(SINGLE_SPLIT_BUDGET * len(singles)))
-    threshold = float(np.nextafter(singles[len(singles) - 1 - allowed], np.float32(1))) if len(singles) else 0.5
-    detector.threshold = threshold
-    return detector
+    return TouchDetector(*weights, threshold=float(np.nextafter(singles[-1 - allowed], np.float32(1))))
 
 
 def train_detector(digits: Sequence[PenDigit], mnist_train: np.ndarray, out: Path, workers: int = 2) -> str:
