@@ -41,13 +41,15 @@ class LoadedModel:
     batcher: Batcher = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "batcher", Batcher(self.runtime.predict, name=self.card.id))
+        answers_on_loop = hasattr(self.runtime, "predict_now")
+        object.__setattr__(self, "batcher", Batcher(self.runtime.predict, name=self.card.id,
+                                                    alone_on_loop=not answers_on_loop))
 
     async def predict_async(self, image: np.ndarray) -> np.ndarray:
         """One (28, 28, 1) image's (10,) probabilities, for the event loop. A runtime whose call costs less than
         the hop to the inference thread and back answers right here (LiteRT: the hop's wake-ups cost more CPU
-        than the model, and CPU is what a busy worker runs out of); otherwise the image is queued for the
-        batcher, where it shares a model call with other requests while the loop goes on."""
+        than the model, and CPU is what a busy worker runs out of); otherwise the batcher runs it here when it
+        is alone, or queues it to share a model call with other requests while the loop goes on."""
         predict_now = getattr(self.runtime, "predict_now", None)
         probabilities = predict_now(image[np.newaxis]) if predict_now is not None else None
         if probabilities is not None:

@@ -1,5 +1,6 @@
 """The batcher answers each caller with its own image's result, shares model calls under load, runs a lone
-request at once, and keeps the event loop free while the model runs."""
+request at once (a lone awaited one on the event loop itself), and keeps the event loop free while the model
+runs for a queue."""
 
 from __future__ import annotations
 
@@ -48,6 +49,36 @@ def test_alone_a_request_runs_at_once_on_the_inference_thread() -> None:
         assert time.perf_counter() - started < 0.5
     assert answers == list(range(20))
     assert model.batch_sizes == [1] * 20 and model.threads == {"digit-lab-infer-seven"}
+    batcher.close()
+
+
+def test_a_lone_awaited_request_runs_on_the_event_loop_and_a_burst_is_still_batched() -> None:
+    model = SlowModel(seconds=0.002)
+    batcher = Batcher(model, name="eight")
+
+    async def scenario() -> tuple[list[float], list[float], str]:
+        alone = [float((await batcher.predict_async(image(n)))[0]) for n in range(5)]
+        burst = await asyncio.gather(*(batcher.predict_async(image(n)) for n in range(10)))
+        return alone, [float(r[0]) for r in burst], threading.current_thread().name
+
+    alone, burst, loop_thread = in_own_thread(lambda: asyncio.run(scenario()))
+    assert alone == list(range(5)) and burst == list(range(10))
+    assert model.batch_sizes[:5] == [1] * 5  # one at a time, each alone ...
+    assert loop_thread in model.threads  # ... computed on the loop's own thread, with no hop
+    assert sum(model.batch_sizes[5:]) == 10 and len(model.batch_sizes[5:]) <= 3, model.batch_sizes
+    assert "digit-lab-infer-eight" in model.threads  # the burst went through the inference thread
+    batcher.close()
+
+
+def test_without_alone_on_loop_every_awaited_request_goes_to_the_inference_thread() -> None:
+    model = SlowModel(seconds=0)
+    batcher = Batcher(model, name="nine", alone_on_loop=False)
+
+    async def scenario() -> list[float]:
+        return [float((await batcher.predict_async(image(n)))[0]) for n in range(5)]
+
+    assert in_own_thread(lambda: asyncio.run(scenario())) == list(range(5))
+    assert model.threads == {"digit-lab-infer-nine"}
     batcher.close()
 
 
