@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
                            allow_headers=["Content-Type"])
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HygieneMiddleware)
+    app.router.routes.extend(predict.FAST_ROUTES)  # first: see app/api/predict.py
     for router in (predict.router, models.router, health.router, pages.router, docs.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=asset_dir("static")), name="static")

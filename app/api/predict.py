@@ -8,6 +8,7 @@ import time
 from fastapi import APIRouter, Request, Response, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from app.api.deps import JsonBody, MultipartBody, RegistryDep, SettingsDep, json_body_doc, parse_body, require_json_type
 from app.errors import PayloadTooLargeError
@@ -68,6 +69,13 @@ async def predict_json(request: Request) -> Response:
     if body.explain:
         return as_json((await run_in_threadpool(recognise_blocking, [image], loaded, started, True))[0])
     return as_json(await recognise_async(image, loaded, started))
+
+
+# The same function served by a plain Starlette route, placed before the documented one (create_app): FastAPI's
+# route handler (its dependency solving and exit stack, for a route that has neither) cost ~0.2 ms per request,
+# a tenth of the page's whole request. Errors still reach the app's handlers; the APIRoute above stays for the
+# OpenAPI schema and the docs.
+FAST_ROUTES = [Route(router.prefix, predict_json, methods=["POST"])]
 
 
 @router.post("/file", response_model=Prediction, responses=ERRORS, dependencies=[MultipartBody],
