@@ -7,7 +7,15 @@ import json
 
 import pytest
 
-from app.benchmark.bench import app_for, app_request_us, canvas_png, sample_digits, targets
+from app.benchmark.bench import (
+    STAGES,
+    app_for,
+    app_request_us,
+    canvas_png,
+    sample_digits,
+    stages_inside_requests,
+    targets,
+)
 from app.config import Settings
 from app.inference.registry import LoadedModel, load_runtime
 from app.modeling.card import ModelCard
@@ -30,6 +38,20 @@ def test_a_whole_request_through_the_app_is_timed(settings: Settings, loaded: Lo
 def test_a_request_the_app_refuses_fails_the_timing(settings: Settings, loaded: LoadedModel) -> None:
     with pytest.raises(RuntimeError, match="answered \\[422\\]"):
         in_own_thread(app_request_us, app_for(settings, loaded), json.dumps({"image": "not an image"}).encode(), 5)
+
+
+def test_stages_are_timed_inside_whole_requests_and_everything_is_put_back(settings: Settings,
+                                                                             loaded: LoadedModel) -> None:
+    import app.api.predict as routes
+    import app.recognizer as recognizer
+
+    before = (recognizer.decode_image, recognizer.to_mnist, recognizer.build_prediction, routes.as_json)
+    model_call = loaded.runtime.predict_now
+    body = json.dumps({"image": data_url(canvas_png(sample_digits(1)[0]))}).encode()
+    inside = in_own_thread(stages_inside_requests, settings, loaded, body, 20)
+    assert set(inside) == set(STAGES) and all(value > 0 for value in inside.values()), inside
+    assert (recognizer.decode_image, recognizer.to_mnist, recognizer.build_prediction, routes.as_json) == before
+    assert loaded.runtime.predict_now == model_call
 
 
 def bench_report(whole_us: float, canvas_p50_ms: float, canvas_rps: float) -> dict:
