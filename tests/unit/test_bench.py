@@ -49,7 +49,8 @@ def test_stages_are_timed_inside_whole_requests_and_everything_is_put_back(setti
     model_call = loaded.runtime.predict_now
     body = json.dumps({"image": data_url(canvas_png(sample_digits(1)[0]))}).encode()
     inside = in_own_thread(stages_inside_requests, settings, loaded, body, 20)
-    assert set(inside) == set(STAGES) and all(value > 0 for value in inside.values()), inside
+    assert set(inside) == {*STAGES, "whole", "outside"} and all(inside[name] > 0 for name in STAGES), inside
+    assert 0 < inside["outside"] < inside["whole"]
     assert (recognizer.decode_image, recognizer.to_mnist, recognizer.build_prediction, routes.as_json) == before
     assert loaded.runtime.predict_now == model_call
 
