@@ -445,7 +445,7 @@ def app_for(settings: Settings, loaded: LoadedModel) -> FastAPI:
 
 def app_request_us(app: FastAPI, body: bytes, calls: int) -> float:
     """Median µs of one POST /predict through the ASGI app in this process: routing, validation, middleware, the
-    stages above and the hand-off to the model's thread and back; no socket, no HTTP parsing, no access log."""
+    stages above and any hand-off to the model's thread and back; no socket, no HTTP parsing, no access log."""
     import asyncio
 
     headers = [(b"host", b"bench"), (b"content-type", b"application/json"),

@@ -41,9 +41,9 @@ class LoadedModel:
     batcher: Batcher = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        answers_on_loop = hasattr(self.runtime, "predict_now")
+        # A runtime with its own predict_now answers on the loop itself; its batcher must never run there.
         object.__setattr__(self, "batcher", Batcher(self.runtime.predict, name=self.card.id,
-                                                    alone_on_loop=not answers_on_loop))
+                                                    alone_on_loop=not hasattr(self.runtime, "predict_now")))
 
     async def predict_async(self, image: np.ndarray) -> np.ndarray:
         """One (28, 28, 1) image's (10,) probabilities, for the event loop. A runtime whose call costs less than
