@@ -22,10 +22,12 @@ CLASSES = 10
 MLP_DEPTH = 5  # hidden layers: deep enough for sigmoid's gradient to shrink layer by layer
 MLP_WIDTH = 128
 MAXOUT_PIECES = 2
-# Width goes where the map is small: 16 filters at 28x28, 32 at 14x14, 64 at 7x7 (4.1 M multiply-adds per image;
-# the first default, 32-32-64-64 with both poolings later, cost 18.7 M for the same 99.5%).
-CNN_FILTERS = (16, 32, 32, 64)
-CNN_POOL_AFTER = (1, 3)  # 2x2 max pooling after these convolutions
+# Width goes where the map is small: 16 filters at 28x28, 32 at 14x14, 64 at 7x7 and 4x4 (4.4 M multiply-adds
+# per image; the first default, 32-32-64-64 with both poolings later, cost 18.7 M for the same 99.5%). The last
+# convolution on the 4x4 map sees the whole digit, and the dense layer reads 4x4x64 values rather than 7x7x64:
+# a third of the weights a prediction sweeps through.
+CNN_FILTERS = (16, 32, 32, 64, 64)
+CNN_POOL_AFTER = (1, 3, 4)  # 2x2 max pooling after these convolutions ("same": 7x7 becomes 4x4)
 CNN_DENSE = 128
 CNN_DROPOUT = 0.4
 
@@ -48,7 +50,7 @@ class ModelSpec:
     real_handwriting: bool = False
 
 
-CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 15, 128, True, real_handwriting=True)
+CNN_SPEC = ModelSpec("cnn", "Compact CNN (ReLU)", "relu", "cnn", "adam", 2e-3, 20, 128, True, real_handwriting=True)
 MLP_ACTIVATIONS = {
     "linear": "No activation (linear)",
     "sigmoid": "Sigmoid",
@@ -106,7 +108,7 @@ def build_mlp(activation: str, seed: int) -> keras.Model:
 
 
 def build_cnn(seed: int) -> keras.Model:
-    """Four 3x3 convolutions with batch norm and ReLU, two poolings, then a dense layer over the whole 7x7 map.
+    """Five 3x3 convolutions with batch norm and ReLU, three poolings, then a dense layer over the whole 4x4 map.
 
     Flattening (not global average pooling) keeps where each feature is: a first version with global pooling
     reached only 99.19% and mistook thick slanted 1s for 0s.
@@ -120,7 +122,7 @@ def build_cnn(seed: int) -> keras.Model:
         x = keras.layers.BatchNormalization(name=f"norm_{i}")(x)
         x = keras.layers.Activation("relu", name=f"act_{i}")(x)
         if i in CNN_POOL_AFTER:
-            x = keras.layers.MaxPooling2D(2, name=f"pool_{i}")(x)
+            x = keras.layers.MaxPooling2D(2, padding="same", name=f"pool_{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     i = len(CNN_FILTERS) + 1
     x = keras.layers.Dense(CNN_DENSE, kernel_initializer=keras.initializers.HeNormal(seed=seed + i),

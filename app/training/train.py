@@ -32,7 +32,7 @@ TARGET_VAL_ACCURACY = 0.97
 # Real handwriting (specs with real_handwriting): each training writer's pen digit drawn this many times;
 # non-digits as a share of the digit images, and their weight in the loss (Hendrycks et al. use 0.5).
 PEN_RENDERS = 4
-OUTLIER_SHARE = 0.15
+OUTLIER_SHARE = 0.2
 OUTLIER_WEIGHT = 0.5
 
 
