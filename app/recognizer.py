@@ -5,9 +5,9 @@ prepared right on the event loop (~1 ms; a hop to a worker thread and back would
 and the work holds the GIL either way), then the model is called through `LoadedModel.predict_async`: right
 on the loop when that is cheaper than a hop (LiteRT with an interpreter free; Keras when the request is alone),
 otherwise awaited on the model's inference thread, where TensorFlow or LiteRT releases the GIL, so the loop
-prepares the next requests meanwhile and they share the following model call. Anything larger or slower to decode goes to a worker thread, so one big
-upload cannot stall other connections. The other routes are plain `def` routes: all their work runs in
-worker threads.
+prepares the next requests meanwhile and they share the following model call. Anything larger or slower to
+decode goes to a worker thread, so one big upload cannot stall other connections. The other routes are plain
+`def` routes: all their work runs in worker threads.
 """
 
 from __future__ import annotations

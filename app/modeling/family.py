@@ -25,7 +25,7 @@ MAXOUT_PIECES = 2
 # Width goes where the map is small: 16 filters at 28x28, 32 at 14x14, 64 at 7x7 and 4x4 (4.4 M multiply-adds
 # per image; the first default, 32-32-64-64 with both poolings later, cost 18.7 M for the same 99.5%). The last
 # convolution on the 4x4 map sees the whole digit, and the dense layer reads 4x4x64 values rather than 7x7x64:
-# a third of the weights a prediction sweeps through.
+# a third of its weights, half of the model's.
 CNN_FILTERS = (16, 32, 32, 64, 64)
 CNN_POOL_AFTER = (1, 3, 4)  # 2x2 max pooling after these convolutions ("same": 7x7 becomes 4x4)
 CNN_DENSE = 128

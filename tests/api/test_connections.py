@@ -144,10 +144,8 @@ def test_requests_in_flight_beyond_the_cap_get_a_clean_503(server) -> None:
         for connection in slow:
             connection.close()
     # The slots come back once those clients are gone (and the next test starts with a server that admits it).
-    deadline = time.monotonic() + 5
-    while httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=3).status_code != 200:
-        assert time.monotonic() < deadline, "requests in flight are released when their clients disconnect"
-        time.sleep(0.05)
+    wait_until_ready(server[1], f"http://127.0.0.1:{port}/healthz", timeout=5,
+                     describe=lambda: "(requests in flight are released when their clients disconnect)")
 
 
 def test_sigterm_cutting_a_long_request_answers_503_without_a_traceback(server) -> None:
