@@ -195,8 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from app.modeling.family import SPECS, with_adam
     from app.training.train import train
 
-    if args.touching:
-        return train_touching(args)
+    if args.touching or args.pairs:
+        return train_number_models(args)
     ids = list(SPECS) if args.all else args.model
     unknown = [i for i in ids if i not in SPECS]
     if unknown or not ids:
@@ -221,19 +221,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_touching(args: argparse.Namespace) -> int:
+def train_number_models(args: argparse.Namespace) -> int:
+    """The touching-pair detector (--touching) or the pair reader (--pairs): number reading's own small models."""
+    from app.pairs import PAIRS_FILE
     from app.touching import TOUCHING_FILE
+    from app.training.pairs import train_pair_reader
     from app.training.pen import load_pen_digits
     from app.training.touching import train_detector
 
+    which = "--touching" if args.touching else "--pairs"
     if args.pen is None:
-        print("digit-lab train: --touching needs --pen (the pen-digit strokes)", file=sys.stderr)
+        print(f"digit-lab train: {which} needs --pen (the pen-digit strokes)", file=sys.stderr)
         return 2
     data = read_mnist("train", args.data)
     if data is None:
         return 2
-    print("drawing the training writers' single digits and touching pairs (a few minutes) …", file=sys.stderr)
-    print(train_detector(load_pen_digits(args.pen), data.x_train, args.out / TOUCHING_FILE))
+    digits = load_pen_digits(args.pen)
+    if args.touching:
+        print("drawing the training writers' single digits and touching pairs (a few minutes) …", file=sys.stderr)
+        print(train_detector(digits, data.x_train, args.out / TOUCHING_FILE))
+    else:
+        print("drawing the training writers' touching pairs (a few minutes) …", file=sys.stderr)
+        print(train_pair_reader(digits, data.x_train, data.y_train, args.out / PAIRS_FILE))
     return 0
 
 
@@ -242,6 +251,7 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     import numpy as np
 
     from app.inference.keras_runtime import KerasRuntime
+    from app.pairs import PAIRS_FILE, load_pair_reader
     from app.touching import TOUCHING_FILE, load_detector
     from app.training.numbers_eval import evaluate_numbers, number_cases
     from app.training.pen import load_pen_digits
@@ -257,11 +267,13 @@ def cmd_evaluate_numbers(args: argparse.Namespace) -> int:
     digits = load_pen_digits(args.pen)
     cases = number_cases(digits, args.per_writer, args.touching_per_writer, seed=args.seed)
     detector = None if args.no_detector else load_detector(args.model_dir)
-    print(f"touching-pair detector: {'none' if detector is None else args.model_dir / TOUCHING_FILE}")
+    pairs = None if args.no_detector or args.no_pairs else load_pair_reader(args.model_dir)
+    print(f"touching-pair detector: {'none' if detector is None else args.model_dir / TOUCHING_FILE}; "
+          f"pair reader: {'none' if pairs is None else args.model_dir / PAIRS_FILE}")
     for model_id, path in zip(args.model, paths, strict=True):
         runtime = KerasRuntime(path)
         result = evaluate_numbers(lambda batch, r=runtime: r.predict(batch[..., np.newaxis]), digits, cases,
-                                  detector=detector)
+                                  detector=detector, pairs=pairs)
         print(f"{model_id}: {result.report()}")
     sys.stdout.flush()
     os._exit(0)  # TensorFlow's teardown can abort at exit, after the answer is out
@@ -441,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the touching-pair detector that number reading uses (needs --pen; writes "
                             "touching.npz): one digit or two that touch, learned from the training writers "
                             "and MNIST")
+    which.add_argument("--pairs", action="store_true",
+                       help="the pair reader that number reading uses to choose where to cut touching digits "
+                            "(needs --pen; writes pairs.npz): a joined group read as one of 100 digit pairs")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--pen", type=Path, metavar="PATH",
                        help="real pen digits (the UCI pen-digit strokes file or its directory): the default CNN "
@@ -481,7 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="--numbers: touching pairs per held-out writer (default: %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="--numbers: the cases' seed (default: %(default)s)")
     evaluate.add_argument("--no-detector", action="store_true",
-                          help="--numbers: split touching digits by the rules alone, without models/touching.npz")
+                          help="--numbers: split touching digits by the rules alone, without models/touching.npz "
+                               "and models/pairs.npz")
+    evaluate.add_argument("--no-pairs", action="store_true",
+                          help="--numbers: choose where to cut touching digits without models/pairs.npz")
     evaluate.set_defaults(run=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="table (and charts) of the activation family from the cards",

@@ -118,10 +118,10 @@ def ink_image(grey: np.ndarray) -> np.ndarray:
     return to_ink(np.asarray(grey, dtype=np.float32))
 
 
-def fit_box(crop: np.ndarray) -> np.ndarray:
-    """Scale the cropped digit so its longer side is BOX pixels, keeping the aspect."""
+def fit_box(crop: np.ndarray, box_height: int = BOX, box_width: int = BOX) -> np.ndarray:
+    """Scale the cropped digit to fit the box (BOX square: its longer side BOX pixels), keeping the aspect."""
     height, width = crop.shape
-    scale = BOX / max(height, width)
+    scale = min(box_height / height, box_width / width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     crop = np.ascontiguousarray(crop, dtype=np.float32)
     resized = Image.frombuffer("F", (width, height), crop, "raw", "F", 0, 1).resize(

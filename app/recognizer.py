@@ -24,6 +24,7 @@ from app.config import Settings
 from app.errors import PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image, quick_to_decode
 from app.inference.registry import LoadedModel, Registry
+from app.pairs import PairReader
 from app.preprocess import to_mnist
 from app.schemas import (
     Alternative,
@@ -155,7 +156,7 @@ def _submitted_size(data: bytes) -> tuple[int, int]:
 
 
 def read_number(text: str, loaded: LoadedModel, settings: Settings, started: float,
-                detector: TouchDetector | None = None) -> NumberPrediction:
+                detector: TouchDetector | None = None, pairs: PairReader | None = None) -> NumberPrediction:
     """A written number → its digits left to right, each through `to_mnist` and the model (one batched call,
     a second only when a narrow group is unsure and may hide touching digits)."""
     data = decode_base64_image(text, settings.max_request_bytes)
@@ -165,7 +166,7 @@ def read_number(text: str, loaded: LoadedModel, settings: Settings, started: flo
     width, height = _submitted_size(data)
     scale_x, scale_y = width / grey.shape[1], height / grey.shape[0]
     digits = read_digits(grey, lambda batch: loaded.runtime.predict(batch[..., np.newaxis]), settings.max_digits,
-                         detector)
+                         detector, pairs)
     answers = []
     for digit in digits:
         x0, y0, x1, y1 = digit.box

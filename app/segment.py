@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from app.errors import BlankImageError, TooManyDigitsError
+from app.pairs import PairReader, pair_input
 from app.preprocess import BLANK, ink_image, to_mnist
 from app.touching import TouchDetector
 
@@ -287,18 +288,25 @@ def _candidates(group: _Group) -> list[tuple[_Group, _Group]]:
 
 
 def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]], answers: np.ndarray,
-            touching: bool, detector: TouchDetector | None) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
+            touching: bool, detector: TouchDetector | None,
+            pairs: PairReader | None) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
     """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE; `touching`: the detector says the
     group holds two digits), and its two answers. The cut kept is the one whose two parts the classifier is
     surest of and, with a detector, that it finds likeliest to be one digit each: a cut through the wrong place
-    leaves a part with a piece of its neighbour, which the detector sees (docs/numbers.md has what it adds)."""
+    leaves a part with a piece of its neighbour, which the detector sees. With a pair reader, the chance that
+    the two parts' readings match its reading of the whole group weighs in too (docs/numbers.md has what each
+    adds)."""
     if not options:
         return None
-    sure = np.array([_sure(answers[2 * i]) * _sure(answers[2 * i + 1]) for i in range(len(options))])
+    left, right = answers[0::2], answers[1::2]
+    sure = left.max(axis=1) * right.max(axis=1)
     ranking = sure
     if detector is not None:
         one_each = 1.0 - detector.two_digits(np.stack([part.mnist for parts in options for part in parts]))
-        ranking = sure * one_each[0::2] * one_each[1::2]
+        ranking = ranking * one_each[0::2] * one_each[1::2]
+    if pairs is not None:
+        both = pairs.read(pair_input(group.ink)[np.newaxis])[0]  # (10, 10): first digit, second
+        ranking = ranking * np.einsum("ia,ab,ib->i", left, both, right)
     best = int(np.argmax(ranking))
     wide = group.ratio >= FORCE_SPLIT_RATIO and _sure(whole) < WIDE_SURE
     if wide or touching or (_sure(whole) < SURE and sure[best] > _sure(whole)):
@@ -307,7 +315,7 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
 
 
 def _resolve(groups: list[_Group], classify: Classify,
-             detector: TouchDetector | None) -> tuple[list[Digit], list[_Group]]:
+             detector: TouchDetector | None, pairs: PairReader | None) -> tuple[list[Digit], list[_Group]]:
     """Read each group whole, and split those that hold touching digits. The candidate splits of wide groups and
     of those the detector calls two digits share the model call with every whole group; only a narrower group the
     classifier is unsure of costs a second call. Returns the digits settled and the parts of split groups that
@@ -330,12 +338,14 @@ def _resolve(groups: list[_Group], classify: Classify,
     digits: list[Digit] = []
     parts_left: list[_Group] = []
     for i, group in enumerate(groups):
-        chosen = _choose(group, whole_answers[i], options[i], per_group[i], touching[i], detector)
+        chosen = _choose(group, whole_answers[i], options[i], per_group[i], touching[i], detector, pairs)
         if chosen is None:
             digits.append(Digit(group.box, wholes[i], whole_answers[i]))
             continue
         for part, answer in zip(*chosen, strict=True):
-            if part.ratio < FORCE_SPLIT_RATIO and _sure(answer) >= SURE:  # read already, and one digit
+            # Read already, and one digit: narrow, and sure, or cut where the pair reader agrees with the parts
+            # (an unsure part of such a cut is mostly a digit damaged by the cut; splitting it again over-splits)
+            if part.ratio < FORCE_SPLIT_RATIO and (pairs is not None or _sure(answer) >= SURE):
                 digits.append(Digit(part.box, part.mnist, answer))
             else:
                 parts_left.append(part)
@@ -356,9 +366,10 @@ def _per_group(options: list[list[tuple[_Group, _Group]]], answers: np.ndarray) 
 
 
 def read_digits(grey: np.ndarray, classify: Classify, max_digits: int,
-                detector: TouchDetector | None = None) -> list[Digit]:
+                detector: TouchDetector | None = None, pairs: PairReader | None = None) -> list[Digit]:
     """Greyscale image of a written number → its digits, left to right. `detector` finds touching pairs among
-    the narrower groups (without one, only the classifier's unsureness does). Raises BlankImageError when there
+    the narrower groups (without one, only the classifier's unsureness does); `pairs` helps choose where to cut a
+    group in two. Raises BlankImageError when there
     is no ink, TooManyDigitsError when the ink holds more than `max_digits` digits."""
     ink = ink_image(grey)
     groups = group_strokes(_components(ink))
@@ -368,7 +379,7 @@ def read_digits(grey: np.ndarray, classify: Classify, max_digits: int,
     for _ in range(MAX_ROUNDS):
         if len(groups) + len(digits) > max_digits:
             raise TooManyDigitsError(len(groups) + len(digits), max_digits)
-        settled, groups = _resolve(groups, classify, detector)
+        settled, groups = _resolve(groups, classify, detector, pairs)
         digits += settled
         if not groups:
             break

@@ -97,11 +97,12 @@ def in_process(data: bytes, requests: int) -> dict[str, list[float]]:
     from app.config import Settings
     from app.imaging import decode_image
     from app.inference.keras_runtime import KerasRuntime
+    from app.pairs import load_pair_reader
     from app.segment import read_digits
     from app.touching import load_detector
 
     settings = Settings()
-    detector = load_detector(settings.models_dir)
+    detector, pairs = load_detector(settings.models_dir), load_pair_reader(settings.models_dir)
     runtime = KerasRuntime(settings.models_dir / f"{settings.default_model}.keras")
     runtime.warm()
     calls = []
@@ -118,7 +119,7 @@ def in_process(data: bytes, requests: int) -> dict[str, list[float]]:
         grey = decode_image(data, settings.max_image_pixels, settings.max_image_side)
         decoded = time.perf_counter()
         calls.clear()
-        read_digits(grey, classify, settings.max_digits, detector)
+        read_digits(grey, classify, settings.max_digits, detector, pairs)
         done = time.perf_counter()
         stages["decode"].append((decoded - started) * 1000)
         stages["model calls"].append(sum(calls))

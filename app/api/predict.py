@@ -114,4 +114,4 @@ def predict_number(body: NumberRequest, registry: RegistryDep, settings: Setting
     read like a single digit; digits left to right, each with its box in the image's pixels."""
     started = time.perf_counter()
     loaded = registry.get(body.model)
-    return as_json(read_number(body.image, loaded, settings, started, registry.touching))
+    return as_json(read_number(body.image, loaded, settings, started, registry.touching, registry.pairs))

@@ -14,6 +14,7 @@ import numpy as np
 from app.errors import ModelLoadError, UnknownModelError
 from app.inference.batcher import Batcher
 from app.modeling.card import ModelCard
+from app.pairs import PAIRS_FILE, PairReader, load_pair_reader
 from app.touching import TOUCHING_FILE, TouchDetector, load_detector
 
 log = logging.getLogger("digit_lab.registry")
@@ -111,6 +112,13 @@ def _touch_detector(models_dir: Path) -> TouchDetector | None:
         raise ModelLoadError(f"{Path(models_dir) / TOUCHING_FILE}: not a touching-pair detector ({error})") from error
 
 
+def _pair_reader(models_dir: Path) -> PairReader | None:
+    try:
+        return load_pair_reader(models_dir)
+    except (OSError, KeyError, ValueError) as error:
+        raise ModelLoadError(f"{Path(models_dir) / PAIRS_FILE}: not a pair reader ({error})") from error
+
+
 @dataclass
 class Registry:
     """Models that loaded, models that did not (and why), models still loading, and the default."""
@@ -120,6 +128,7 @@ class Registry:
     failed: dict[str, str] = field(default_factory=dict)
     loading: list[str] = field(default_factory=list)
     touching: TouchDetector | None = None  # for numbers: finds touching digit pairs (app/touching.py)
+    pairs: PairReader | None = None  # for numbers: reads a touching pair whole, to choose the cut (app/pairs.py)
     _settled: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
@@ -132,7 +141,7 @@ class Registry:
         the default model cannot be loaded.
         """
         ids = model_ids(models_dir)
-        registry = cls(default=default, touching=_touch_detector(models_dir))
+        registry = cls(default=default, touching=_touch_detector(models_dir), pairs=_pair_reader(models_dir))
         registry.models[default] = load_default(models_dir, default, runtime)
         rest = [model_id for model_id in ids if model_id != default]
         registry.loading = list(rest)

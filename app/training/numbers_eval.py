@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT, SENT_PEN_RATIO, sent_pen_width
+from app.pairs import PairReader
 from app.segment import Classify, read_digits
 from app.touching import TouchDetector
 from app.training.pen import HELD_OUT_WRITERS, PenDigit, place, render
@@ -188,14 +189,15 @@ def number_cases(digits: Sequence[PenDigit], per_writer: int, touching_per_write
 
 
 def evaluate_numbers(classify: Classify, digits: Sequence[PenDigit], cases: Sequence[NumberCase],
-                     max_digits: int = 12, detector: TouchDetector | None = None) -> NumberEvaluation:
-    """Draw each case, read it with the server's segmentation (`detector`, the served touching-pair detector, or
-    None for the rules alone) and `classify`, and keep both strings."""
+                     max_digits: int = 12, detector: TouchDetector | None = None,
+                     pairs: PairReader | None = None) -> NumberEvaluation:
+    """Draw each case, read it with the server's segmentation (`detector` and `pairs`, the served touching-pair
+    detector and pair reader, or None for the rules alone) and `classify`, and keep both strings."""
     result = NumberEvaluation()
     for case in cases:
         shift = touch_shift(digits, case) if case.touching else 0.0
         image = draw_number(digits, case, shift)
-        read = "".join(str(d.digit) for d in read_digits(image, classify, max_digits, detector))
+        read = "".join(str(d.digit) for d in read_digits(image, classify, max_digits, detector, pairs))
         result.cases.append(case)
         result.truth.append("".join(str(digits[i].label) for i in case.indices))
         result.read.append(read)

@@ -83,10 +83,11 @@ def test_the_package_imports_from_the_environment_not_the_checkout(installed: In
     assert Path(where.stdout.strip()).is_relative_to(installed.venv), where.stdout
 
 
-def test_the_wheel_carries_the_touching_pair_detector(installed: Installed) -> None:
-    """Without it numbers are still read, by the rules alone, so nothing else would notice it missing."""
+def test_the_wheel_carries_the_number_readers_own_models(installed: Installed) -> None:
+    """Without them numbers are still read, by the rules alone, so nothing else would notice them missing."""
     check = ("from app.assets import asset_dir; from app.touching import load_detector; "
-             "print(load_detector(asset_dir('models')) is not None)")
+             "from app.pairs import load_pair_reader; models = asset_dir('models'); "
+             "print(load_detector(models) is not None and load_pair_reader(models) is not None)")
     out = subprocess.run([str(installed.venv / "bin" / "python"), "-c", check], cwd=installed.elsewhere,
                          env=installed.env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True", out.stderr
