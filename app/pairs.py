@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from app.preprocess import crop_to_ink, fit_box
 
@@ -38,11 +37,14 @@ def pair_input(ink: np.ndarray) -> np.ndarray:
 
 
 def _conv3x3_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """'same' 3x3 convolution + ReLU on (n, h, w, c): every 3x3 window against the kernel, one tensordot."""
+    """'same' 3x3 convolution + ReLU on (n, h, w, c): the nine shifted copies side by side (im2col), one matrix
+    product with the kernel laid out the same way, (row, column, channel)."""
+    n, height, width, channels = x.shape
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    windows = sliding_window_view(padded, (3, 3), axis=(1, 2))  # (n, h, w, c, 3, 3)
-    out = np.tensordot(windows, kernel.transpose(2, 0, 1, 3), axes=([3, 4, 5], [0, 1, 2]))
-    return np.maximum(out + bias, 0.0)
+    columns = np.concatenate([padded[:, i : i + height, j : j + width] for i in range(3) for j in range(3)], axis=3)
+    out = (columns.reshape(-1, 9 * channels) @ kernel.reshape(9 * channels, -1)).reshape(n, height, width, -1)
+    out += bias
+    return np.maximum(out, 0.0, out=out)
 
 
 def _max_pool(x: np.ndarray) -> np.ndarray:
