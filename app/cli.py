@@ -455,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "and MNIST")
     which.add_argument("--pairs", action="store_true",
                        help="the pair reader that number reading uses to choose where to cut touching digits "
-                            "(needs --pen; writes pairs.npz): a joined group read as one of 100 digit pairs")
+                            "(needs --pen; writes pairs.npz): a joined group read as its first and second digit")
     train.add_argument("--data", type=Path, help=DATA_HELP)
     train.add_argument("--pen", type=Path, metavar="PATH",
                        help="real pen digits (the UCI pen-digit strokes file or its directory): the default CNN "

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -105,18 +106,16 @@ def load_default(models_dir: Path, default: str, runtime: str) -> LoadedModel:
 LOAD_WAIT_S = 300.0  # how long a request for a model still loading in the background may wait for it
 
 
-def _touch_detector(models_dir: Path) -> TouchDetector | None:
-    try:
-        return load_detector(models_dir)
-    except (OSError, KeyError, ValueError) as error:
-        raise ModelLoadError(f"{Path(models_dir) / TOUCHING_FILE}: not a touching-pair detector ({error})") from error
+T = TypeVar("T")
 
 
-def _pair_reader(models_dir: Path) -> PairReader | None:
+def _number_model(load: Callable[[Path], T | None], models_dir: Path, file_name: str, what: str) -> T | None:
+    """One of number reading's own small models: None where the folder has none (numbers are still read), a
+    ModelLoadError where the file is broken (the server must not start without saying so)."""
     try:
-        return load_pair_reader(models_dir)
+        return load(models_dir)
     except (OSError, KeyError, ValueError) as error:
-        raise ModelLoadError(f"{Path(models_dir) / PAIRS_FILE}: not a pair reader ({error})") from error
+        raise ModelLoadError(f"{Path(models_dir) / file_name}: not a {what} ({error})") from error
 
 
 @dataclass
@@ -141,7 +140,9 @@ class Registry:
         the default model cannot be loaded.
         """
         ids = model_ids(models_dir)
-        registry = cls(default=default, touching=_touch_detector(models_dir), pairs=_pair_reader(models_dir))
+        registry = cls(default=default,
+                       touching=_number_model(load_detector, models_dir, TOUCHING_FILE, "touching-pair detector"),
+                       pairs=_number_model(load_pair_reader, models_dir, PAIRS_FILE, "pair reader"))
         registry.models[default] = load_default(models_dir, default, runtime)
         rest = [model_id for model_id in ids if model_id != default]
         registry.loading = list(rest)
