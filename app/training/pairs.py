@@ -19,9 +19,9 @@ import numpy as np
 from app.pairs import PAIR_SHAPE, PairReader, pair_input
 from app.preprocess import ink_image
 from app.segment import _components, group_strokes
-from app.training.numbers_eval import TOUCH_OVERLAP_PX, draw_number, number_cases, touch_shift
+from app.training.numbers_eval import draw_number, number_cases, touch_shift
 from app.training.pen import HELD_OUT_WRITERS, VALIDATION_WRITERS, PenDigit
-from app.training.touching import MNIST_WOBBLE_PX, push_together
+from app.training.touching import pushed_pairs
 
 PEN_PAIRS_PER_WRITER = 400
 PEN_REPEATS = 3  # pen pairs are few next to MNIST's: each is seen this many times per epoch
@@ -61,15 +61,13 @@ def pen_pairs(digits: Sequence[PenDigit], writers: Sequence[int], count: int,
 
 def mnist_pairs(images: np.ndarray, labels: np.ndarray, count: int, seed: int = SEED) -> tuple[np.ndarray,
                                                                                                 np.ndarray]:
-    """`count` pairs of MNIST digits pushed together (0..TOUCH_OVERLAP_PX of overlap, the second up to
-    MNIST_WOBBLE_PX higher or lower), each as the pair reader's input."""
+    """`count` pairs of MNIST digits pushed together as the detector's recipe pushes them, each as the pair
+    reader's input."""
     rng = np.random.default_rng(seed)
     out, classes = [], []
-    for a, b in rng.integers(0, len(images), (count, 2)):
-        pair = push_together(images[a] / 255.0, images[b] / 255.0, int(rng.integers(0, TOUCH_OVERLAP_PX + 1)),
-                             int(rng.integers(-MNIST_WOBBLE_PX, MNIST_WOBBLE_PX + 1)))
+    for pair, first, second in pushed_pairs(images, count, rng):
         out.append(pair_input(pair))
-        classes.append(10 * int(labels[a]) + int(labels[b]))
+        classes.append(10 * int(labels[first]) + int(labels[second]))
     return np.asarray(out, dtype=np.float32), np.asarray(classes, dtype=np.int64)
 
 

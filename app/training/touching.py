@@ -16,7 +16,7 @@ digits, alone and pushed together the same way, join the fitting set: eighteen p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -113,14 +113,20 @@ def push_together(left: np.ndarray, right: np.ndarray, overlap_px: int, drop_px:
     return pair
 
 
+def pushed_pairs(images: np.ndarray, count: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, int, int]]:
+    """`count` random pairs of MNIST digits (uint8) pushed together, 0..TOUCH_OVERLAP_PX of overlap, the second up
+    to MNIST_WOBBLE_PX higher or lower: (the pair's ink, the first digit's index, the second's)."""
+    for a, b in rng.integers(0, len(images), (count, 2)):
+        yield (push_together(images[a] / 255.0, images[b] / 255.0, int(rng.integers(0, TOUCH_OVERLAP_PX + 1)),
+                             int(rng.integers(-MNIST_WOBBLE_PX, MNIST_WOBBLE_PX + 1))), int(a), int(b))
+
+
 def mnist_examples(images: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST_SINGLES digits alone and MNIST_PAIRS pushed together (0..TOUCH_OVERLAP_PX of overlap), each through
-    `to_mnist` as a group of ink is: (n, 28, 28), labels."""
+    """MNIST_SINGLES digits alone and MNIST_PAIRS pushed together (`pushed_pairs`), each through `to_mnist` as a
+    group of ink is: (n, 28, 28), labels."""
     rng = np.random.default_rng(seed)
     out, labels = [], []
-    for a, b in rng.integers(0, len(images), (MNIST_PAIRS, 2)):
-        pair = push_together(images[a] / 255.0, images[b] / 255.0, int(rng.integers(0, TOUCH_OVERLAP_PX + 1)),
-                             int(rng.integers(-MNIST_WOBBLE_PX, MNIST_WOBBLE_PX + 1)))
+    for pair, _, _ in pushed_pairs(images, MNIST_PAIRS, rng):
         out.append(to_mnist(pair))
         labels.append(1)
     for i in rng.integers(0, len(images), MNIST_SINGLES):
