@@ -11,7 +11,8 @@ How, and why this way:
   detector (app/touching.py) calls two digits, or that the classifier is unsure of, gets candidate cuts: at
   each of CUT_POSITIONS, the cheapest top-to-bottom seam through its ink (it may bend round an overhanging
   stroke) and a straight vertical cut. Both sides of every cut are classified in one batch; the cut kept is the
-  one whose two parts the classifier is surest of and the detector finds likeliest to be one digit each.
+  one whose two parts the classifier is surest of and the detector finds likeliest to be one digit each, and
+  whose readings the pair reader (app/pairs.py), reading the whole group, agrees with.
   Whether to split at all is decided by the group's width, the detector, and the classifier's sureness of it
   whole (a single wide 0 must not become "11"). The classifier alone cannot decide it for narrower groups: it
   reads a joined "10" as a sure 0.
@@ -369,8 +370,8 @@ def read_digits(grey: np.ndarray, classify: Classify, max_digits: int,
                 detector: TouchDetector | None = None, pairs: PairReader | None = None) -> list[Digit]:
     """Greyscale image of a written number → its digits, left to right. `detector` finds touching pairs among
     the narrower groups (without one, only the classifier's unsureness does); `pairs` helps choose where to cut a
-    group in two. Raises BlankImageError when there
-    is no ink, TooManyDigitsError when the ink holds more than `max_digits` digits."""
+    group in two. Raises BlankImageError when there is no ink, TooManyDigitsError when the ink holds more than
+    `max_digits` digits."""
     ink = ink_image(grey)
     groups = group_strokes(_components(ink))
     if not groups:
