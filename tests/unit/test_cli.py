@@ -59,7 +59,9 @@ def test_training_from_missing_data_is_one_line(tmp_path, capsys) -> None:
     assert len(err) == 1 and err[0].startswith("digit-lab train: cannot read MNIST from "), err
 
 
-def test_training_the_touching_detector_needs_pen_digits(tmp_path, capsys) -> None:
-    assert main(["train", "--touching", "--out", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.strip() == "digit-lab train: --touching needs --pen (the pen-digit strokes)"
+@pytest.mark.parametrize("which", ["--touching", "--pairs"])
+def test_training_number_readings_own_models_needs_pen_digits(tmp_path, capsys, which) -> None:
+    assert main(["train", which, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"digit-lab train: {which} needs --pen (the pen-digit strokes)"
+    assert not any(tmp_path.iterdir())
     assert not list(tmp_path.iterdir())
