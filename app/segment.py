@@ -301,6 +301,10 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
         return None
     left, right = answers[0::2], answers[1::2]
     sure = left.max(axis=1) * right.max(axis=1)
+    wide = group.ratio >= FORCE_SPLIT_RATIO and _sure(whole) < WIDE_SURE
+    unsure_whole = _sure(whole) < SURE
+    if not (wide or touching or (unsure_whole and sure.max() > _sure(whole))):
+        return None  # no cut could be kept: the detector and the pair reader need not look
     ranking = sure
     if detector is not None:
         one_each = 1.0 - detector.two_digits(np.stack([part.mnist for parts in options for part in parts]))
@@ -309,8 +313,7 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
         both = pairs.read(pair_input(group.ink)[np.newaxis])[0]  # (10, 10): first digit, second
         ranking = ranking * np.einsum("ia,ab,ib->i", left, both, right)
     best = int(np.argmax(ranking))
-    wide = group.ratio >= FORCE_SPLIT_RATIO and _sure(whole) < WIDE_SURE
-    if wide or touching or (_sure(whole) < SURE and sure[best] > _sure(whole)):
+    if wide or touching or (unsure_whole and sure[best] > _sure(whole)):
         return options[best], answers[2 * best : 2 * best + 2]
     return None
 

@@ -1,14 +1,12 @@
 """The pair reader: its numpy forward pass is the Keras model's, its input keeps a pair's shape, the shipped one reads
-MNIST test digits pushed together, the segmentation follows it when choosing a cut, and a corrupt file stops the
-server at load."""
+MNIST test digits pushed together, and the segmentation follows it when choosing a cut (a corrupt file:
+test_touching.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.errors import ModelLoadError
-from app.inference.registry import Registry
 from app.pairs import PAIR_BOX, PAIR_SHAPE, PAIRS_FILE, load_pair_reader, pair_input
 from app.segment import _choose, _Group
 from app.training import pairs as recipe
@@ -107,14 +105,6 @@ def test_held_out_touching_pairs_are_read_better_with_the_pair_reader(registry, 
 
     with_reader, without = both_right(registry.pairs), both_right(None)
     assert with_reader > without and with_reader >= 0.85, (with_reader, without)
-
-
-def test_a_corrupt_pair_reader_stops_the_server_at_load(tmp_path, settings) -> None:
-    for name in ("cnn.json", "cnn.keras"):
-        (tmp_path / name).write_bytes((settings.models_dir / name).read_bytes())
-    (tmp_path / PAIRS_FILE).write_bytes(b"not an npz")
-    with pytest.raises(ModelLoadError, match="pair reader"):
-        Registry.load(tmp_path, "cnn")
 
 
 def test_the_recipe_draws_labelled_pairs_and_never_a_held_out_writer(pen_digits) -> None:

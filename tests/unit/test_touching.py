@@ -8,6 +8,7 @@ import pytest
 
 from app.errors import ModelLoadError
 from app.inference.registry import Registry
+from app.pairs import PAIRS_FILE
 from app.preprocess import to_mnist
 from app.segment import label_runs
 from app.touching import TOUCHING_FILE, TouchDetector, load_detector
@@ -61,11 +62,14 @@ def test_the_shipped_detector_tells_pairs_from_single_digits(registry, mnist) ->
     assert pair_rate >= 0.8, pair_rate
 
 
-def test_a_corrupt_detector_stops_the_server_at_load(tmp_path, settings) -> None:
+@pytest.mark.parametrize(("file_name", "what"), [(TOUCHING_FILE, "touching-pair detector"),
+                                                  (PAIRS_FILE, "pair reader")])
+def test_a_corrupt_number_model_stops_the_server_at_load(tmp_path, settings, file_name, what) -> None:
+    """The detector, or the pair reader (app/pairs.py): both optional, neither may be broken."""
     for name in ("cnn.json", "cnn.keras"):
         (tmp_path / name).write_bytes((settings.models_dir / name).read_bytes())
-    (tmp_path / TOUCHING_FILE).write_bytes(b"not an npz")
-    with pytest.raises(ModelLoadError, match="touching-pair detector"):
+    (tmp_path / file_name).write_bytes(b"not an npz")
+    with pytest.raises(ModelLoadError, match=what):
         Registry.load(tmp_path, "cnn")
 
 
