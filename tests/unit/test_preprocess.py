@@ -10,7 +10,7 @@ from PIL import Image
 
 from app.errors import BlankImageError, NotAnImageError, PayloadTooLargeError
 from app.imaging import decode_base64_image, decode_image
-from app.preprocess import BOX, FIELD, MNIST_CENTRE, centre_of_mass, to_mnist
+from app.preprocess import BOX, FIELD, MNIST_CENTRE, border_level, centre_of_mass, to_mnist
 from tests.conftest import canvas_png, data_url, png_bytes
 
 LIMITS = dict(max_pixels=16_000_000, max_side=10_000)
@@ -147,6 +147,15 @@ def test_pixel_limit_checked_before_decoding() -> None:
 def test_garbage_is_not_an_image(data: bytes) -> None:
     with pytest.raises(NotAnImageError):
         decode_image(data, **LIMITS)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_border_level_is_the_median_of_the_outer_ring(dtype) -> None:
+    rng = np.random.default_rng(17)
+    for _ in range(50):
+        image = (rng.random((int(rng.integers(8, 30)), int(rng.integers(8, 30)))) * 255).astype(dtype)
+        ring = np.concatenate([image[:2].ravel(), image[-2:].ravel(), image[:, :2].ravel(), image[:, -2:].ravel()])
+        assert border_level(image) == float(np.median(ring))
 
 
 def test_base64_forms() -> None:

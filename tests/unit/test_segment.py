@@ -12,7 +12,7 @@ import pytest
 from app.errors import BlankImageError, TooManyDigitsError
 from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT
 from app.preprocess import ink_image
-from app.segment import _components, group_strokes, label_runs, read_digits
+from app.segment import _components, _pool, group_strokes, label_runs, read_digits
 from app.touching import TouchDetector
 from app.training.numbers_eval import number_pen_width
 from app.training.pen import render
@@ -107,6 +107,17 @@ def test_label_runs_agrees_with_a_flood_fill_on_random_masks() -> None:
         assert count == flood_fill_components(mask)
         assert ((labels > 0) == mask).all()
         assert len(set(labels[mask].tolist())) == count
+
+
+def test_pooling_keeps_any_ink_of_each_cell() -> None:
+    rng = np.random.default_rng(16)
+    for factor in (1, 2, 3, 4):
+        for _ in range(30):
+            mask = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < rng.uniform(0.01, 0.3)
+            cells = -(-mask.shape[0] // factor), -(-mask.shape[1] // factor)
+            expected = np.array([[mask[r * factor : (r + 1) * factor, c * factor : (c + 1) * factor].any()
+                                  for c in range(cells[1])] for r in range(cells[0])])
+            assert np.array_equal(_pool(mask, factor), expected)
 
 
 @pytest.mark.parametrize(("shape", "pieces"), [(five_with_lifted_bar, 2), (crossed_seven, 1),
