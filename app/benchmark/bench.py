@@ -379,9 +379,19 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
             "inference": lambda: loaded_runtime.predict(batch),
             "answer_json": lambda: build_prediction(loaded, probabilities, image, 0.0).model_dump_json(),
         }
-        result[label] = {name: median_us(fn, calls) for name, fn in stages.items()}
         body = json.dumps({"image": text}).encode()
-        result[label]["whole_app"] = app_request_us(app_for(settings, loaded), body, calls)
+        app = app_for(settings, loaded)
+        # Rounds alternate the stages and the whole request, so that the machine slowing down for a while (it
+        # does: other tenants) weighs on both sides of the ratio alike instead of on whichever ran then.
+        rounds: dict[str, list[float]] = {name: [] for name in (*stages, "whole_app", "whole_over_stages")}
+        per_round = max(1, calls // STAGE_ROUNDS)
+        for _ in range(STAGE_ROUNDS):
+            for name, fn in stages.items():
+                rounds[name].append(median_us(fn, per_round))
+            rounds["whole_app"].append(app_request_us(app, body, per_round))
+            rounds["whole_over_stages"].append(rounds["whole_app"][-1] / sum(rounds[k][-1] for k in stages))
+        result[label] = {name: round(statistics.median(values), 3 if name == "whole_over_stages" else 1)
+                         for name, values in rounds.items()}
         result[label]["inside"] = stages_inside_requests(settings, loaded, body, calls)
     return result
 
@@ -483,6 +493,7 @@ def app_request_us(app: FastAPI, body: bytes, calls: int) -> float:
 
 
 STAGES = ("base64", "decode", "preprocess", "inference", "answer_json")
+STAGE_ROUNDS = 5  # the in-process timings are taken in this many alternating rounds (see stage_times)
 
 
 def median_us(fn, calls: int) -> float:
@@ -683,9 +694,10 @@ def overhead_targets(report: dict, load) -> list[tuple[str, str, bool]]:
         if not stages or "whole_app" not in stages:
             continue
         work = sum(stages[k] for k in STAGES)
-        ratio = stages["whole_app"] / work
+        ratio = stages.get("whole_over_stages", stages["whole_app"] / work)  # older results: one pass, no rounds
         rows.append((f"{runtime}: whole POST /predict in process ≤ {WHOLE_OVER_STAGES_MAX:g} × its stages",
-                     f"{stages['whole_app']:.0f} µs = {ratio:.2f} × {work:.0f} µs", ratio <= WHOLE_OVER_STAGES_MAX))
+                     f"{ratio:.2f} × (medians: {stages['whole_app']:.0f} µs whole, {work:.0f} µs of stages)",
+                     ratio <= WHOLE_OVER_STAGES_MAX))
         canvas, health = load(runtime, 1, "predict_canvas", 1), load(runtime, 1, "healthz", 1)
         if canvas and health:
             bound = health["p50_ms"] + work / 1000 + LOOPBACK_MARGIN_MS

@@ -13,6 +13,7 @@ from app.benchmark.bench import (
     app_request_us,
     canvas_png,
     sample_digits,
+    stage_times,
     stages_inside_requests,
     targets,
 )
@@ -80,3 +81,18 @@ def test_overhead_targets_are_ratios_to_the_same_run() -> None:
     assert len(met) == 3 and all(met.values()), met
     missed = overhead_rows(bench_report(whole_us=1_310, canvas_p50_ms=1.81, canvas_rps=590))
     assert len(missed) == 3 and not any(missed.values()), missed
+
+
+def test_the_in_process_ratio_is_the_median_of_alternating_rounds(settings: Settings) -> None:
+    timed = in_own_thread(stage_times, "litert", str(settings.models_dir), 10)
+    for label in ("canvas", "png_28"):
+        stages = timed[label]
+        assert {*STAGES, "whole_app", "whole_over_stages", "inside"} <= set(stages), stages
+        assert all(stages[name] > 0 for name in STAGES) and stages["whole_over_stages"] > 0
+
+
+def test_the_ratio_target_reads_the_rounds_ratio_where_there_is_one() -> None:
+    report = bench_report(whole_us=1_400, canvas_p50_ms=1.79, canvas_rps=600)  # 1.4 x the medians' sum
+    assert not overhead_rows(report)["keras: whole POST /predict in process ≤ 1.3 × its stages"]
+    report["stages"]["keras"]["canvas"]["whole_over_stages"] = 1.25  # while the rounds' own ratios say 1.25
+    assert overhead_rows(report)["keras: whole POST /predict in process ≤ 1.3 × its stages"]
