@@ -55,6 +55,11 @@ CUT_POSITIONS = tuple(np.linspace(0.1, 0.9, 9))  # where candidate seams end, as
 MIN_PART = 0.12  # each side of a cut holds at least this share of the group's ink
 SEAM_ROWS = 48  # seams are found on the group's ink pooled to about this many rows
 BEND_COST = 0.02  # a seam pays this (in ink) per sideways step: straight cuts are preferred on a tie
+# Under the detector's threshold, a narrow group that it scores at least GREY_TWO and that the classifier is under
+# GREY_SURE of whole is cut as touching digits: of the non-held-out writers' single digits none was both, while
+# about two in three of the touching pairs that the threshold let through were (docs/numbers.md).
+GREY_TWO = 0.5
+GREY_SURE = 0.8
 MAX_ROUNDS = 3  # a group split in two may still hold touching digits; rounds of splitting at most
 
 
@@ -338,14 +343,18 @@ def _resolve(groups: list[_Group], classify: Classify,
     may hold more touching digits."""
     wholes = [g.mnist for g in groups]
     narrow = [g.ratio < FORCE_SPLIT_RATIO for g in groups]
-    touching = [False] * len(groups)
+    two = np.zeros(len(groups))
     if detector is not None and any(narrow):
-        said = detector.two_digits(np.stack(wholes)) >= detector.threshold
-        touching = [bool(n and t) for n, t in zip(narrow, said, strict=True)]
-    options = [_candidates(g) if not n or t else [] for g, n, t in zip(groups, narrow, touching, strict=True)]
+        two = detector.two_digits(np.stack(wholes))
+    touching = [bool(n and detector is not None and t >= detector.threshold) for n, t in zip(narrow, two, strict=True)]
+    cut_now = [not n or t for n, t in zip(narrow, touching, strict=True)]
+    options = [_candidates(g) if c else [] for g, c in zip(groups, cut_now, strict=True)]
     answers = _classify(wholes + _pieces(options), classify)
     whole_answers, per_group = answers[: len(groups)], _per_group(options, answers[len(groups) :])
-    unsure = [i for i, p in enumerate(whole_answers) if narrow[i] and not touching[i] and _sure(p) < SURE]
+    for i, p in enumerate(whole_answers):  # the grey zone under the detector's threshold (GREY_TWO, GREY_SURE)
+        if not cut_now[i] and two[i] >= GREY_TWO and _sure(p) < GREY_SURE:
+            touching[i] = True
+    unsure = [i for i, p in enumerate(whole_answers) if not cut_now[i] and (touching[i] or _sure(p) < SURE)]
     late = [_candidates(groups[i]) for i in unsure]
     if any(late):
         late_answers = _per_group(late, _classify(_pieces(late), classify))

@@ -226,10 +226,14 @@ def test_a_wide_zero_the_classifier_is_sure_of_stays_one_digit(served) -> None:
     assert read(one(0.6) + [wide_zero], served) == "10"
 
 
-def detector_saying(two: bool) -> TouchDetector:
-    """A detector whose answer is fixed: zero weights, a bias far to one side."""
+def detector_scoring(score: float, threshold: float = 0.5) -> TouchDetector:
+    """A detector whose score is fixed: zero weights, the score's logit as the bias."""
     return TouchDetector(np.zeros((784, 1), np.float32), np.zeros(1, np.float32), np.zeros((1, 1), np.float32),
-                         np.full(1, 10.0 if two else -10.0, np.float32), threshold=0.5)
+                         np.full(1, np.log(score / (1 - score)), np.float32), threshold=threshold)
+
+
+def detector_saying(two: bool) -> TouchDetector:
+    return detector_scoring(0.99995 if two else 0.00005)
 
 
 def test_a_narrow_group_is_split_when_the_detector_says_two_digits() -> None:
@@ -241,3 +245,14 @@ def test_a_narrow_group_is_split_when_the_detector_says_two_digits() -> None:
     assert len(read_digits(image, sure_zero, 12, detector_saying(False))) == 1
     assert len(read_digits(image, sure_zero, 12, detector_saying(True))) == 2
     assert len(read_digits(image, sure_zero, 12)) == 1  # without a detector: the rules alone
+
+
+def test_the_grey_zone_cuts_a_group_the_detector_leans_to_and_the_classifier_doubts() -> None:
+    """Under the detector's threshold (0.98 here), a score of at least GREY_TWO cuts the group only when the
+    classifier is under GREY_SURE of it whole."""
+    image = draw(one(1.75) + zero(2.0))
+    fairly_sure = lambda batch: np.tile(np.r_[0.7, np.full(9, 0.3 / 9)], (len(batch), 1))  # noqa: E731
+    sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
+    assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.6, threshold=0.98))) == 2
+    assert len(read_digits(image, sure_zero, 12, detector_scoring(0.6, threshold=0.98))) == 1
+    assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.4, threshold=0.98))) == 1
