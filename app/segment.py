@@ -41,8 +41,9 @@ LABEL_ROWS = 64  # components are found on a mask pooled to about this many rows
 SPECK = 0.2  # a component whose box is under this share of the tallest component's height on both sides
 MERGE_OVERLAP = 0.5  # column overlap, as a share of the narrower group, that makes two groups one digit
 CROP_MARGIN = 2  # zero pixels around each digit's crop, so to_mnist sees a clean background ring
-# When to split: a group wider than FORCE_SPLIT_RATIO for its height (under 0.5% of single digits are: a wide 0,
-# 2 or 5) takes its best cut unless the classifier is WIDE_SURE of it whole (the default model learned two digits
+# When to split: a group the touching-pair detector calls two digits, whatever its width. A group wider than
+# FORCE_SPLIT_RATIO for its height (under 0.5% of single digits are: a wide 0, 2 or 5) takes its best cut unless
+# the classifier is WIDE_SURE of it whole (the default model learned two digits
 # side by side as "not a digit", so a wide pair is rarely read whole that surely); a narrower one only when the
 # classifier is under SURE of it whole and surer of the split's two digits (the product of their top
 # probabilities) than of the whole. Tuned on the other 22 writers' pen digits (held-out writers excluded): looser
@@ -344,9 +345,9 @@ def _resolve(groups: list[_Group], classify: Classify,
     wholes = [g.mnist for g in groups]
     narrow = [g.ratio < FORCE_SPLIT_RATIO for g in groups]
     two = np.zeros(len(groups))
-    if detector is not None and any(narrow):
+    if detector is not None:
         two = detector.two_digits(np.stack(wholes))
-    touching = [bool(n and detector is not None and t >= detector.threshold) for n, t in zip(narrow, two, strict=True)]
+    touching = [bool(detector is not None and t >= detector.threshold) for t in two]
     cut_now = [not n or t for n, t in zip(narrow, touching, strict=True)]
     options = [_candidates(g) if c else [] for g, c in zip(groups, cut_now, strict=True)]
     answers = _classify(wholes + _pieces(options), classify)

@@ -12,7 +12,7 @@ import pytest
 from app.errors import BlankImageError, TooManyDigitsError
 from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT
 from app.preprocess import ink_image
-from app.segment import _components, _pool, group_strokes, label_runs, read_digits
+from app.segment import FORCE_SPLIT_RATIO, _components, _pool, group_strokes, label_runs, read_digits
 from app.touching import TouchDetector
 from app.training.numbers_eval import number_pen_width
 from app.training.pen import render
@@ -256,3 +256,13 @@ def test_the_grey_zone_cuts_a_group_the_detector_leans_to_and_the_classifier_dou
     assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.6, threshold=0.98))) == 2
     assert len(read_digits(image, sure_zero, 12, detector_scoring(0.6, threshold=0.98))) == 1
     assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.4, threshold=0.98))) == 1
+
+
+def test_a_wide_group_the_detector_calls_two_digits_is_cut_however_sure_the_classifier_is() -> None:
+    strokes = [ring(1.6, 0.5, 0.5, 0.25)]  # as wide as two digits: a joined "00" or a wide 0
+    image = draw(strokes)
+    [group] = groups_of(strokes)
+    assert group.ratio >= FORCE_SPLIT_RATIO
+    sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
+    assert len(read_digits(image, sure_zero, 12, detector_saying(False))) == 1
+    assert len(read_digits(image, sure_zero, 12, detector_saying(True))) == 2
