@@ -61,6 +61,9 @@ BEND_COST = 0.02  # a seam pays this (in ink) per sideways step: straight cuts a
 # about two in three of the touching pairs that the threshold let through were (docs/numbers.md).
 GREY_TWO = 0.5
 GREY_SURE = 0.8
+# When the pair reader is at least PAIR_TRUST sure of its own reading of the whole group and some cut's two parts
+# read exactly that, the best such cut is kept, even if another ranks higher (docs/numbers.md).
+PAIR_TRUST = 0.6
 MAX_ROUNDS = 3  # a group split in two may still hold touching digits; rounds of splitting at most
 
 
@@ -313,8 +316,8 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
     group holds two digits), and its two answers. The cut kept is the one whose two parts the classifier is
     surest of and, with a detector, that it finds likeliest to be one digit each: a cut through the wrong place
     leaves a part with a piece of its neighbour, which the detector sees. With a pair reader, the chance that
-    the two parts' readings match its reading of the whole group weighs in too (docs/numbers.md has what each
-    adds)."""
+    the two parts' readings match its reading of the whole group weighs in too, and when it is PAIR_TRUST sure
+    of that reading, the best cut that reads it wins (docs/numbers.md has what each adds)."""
     if not options:
         return None
     left, right = answers[0::2], answers[1::2]
@@ -331,6 +334,11 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
         both = pairs.read(pair_input(group.ink)[np.newaxis])[0]  # (10, 10): first digit, second
         ranking = ranking * np.einsum("ia,ab,ib->i", left, both, right)
     best = int(np.argmax(ranking))
+    if pairs is not None and both.max() >= PAIR_TRUST:  # a sure reading of the whole picks among the cuts
+        first, second = np.unravel_index(int(np.argmax(both)), both.shape)
+        agreeing = (left.argmax(axis=1) == first) & (right.argmax(axis=1) == second)
+        if agreeing.any():
+            best = int(np.argmax(np.where(agreeing, ranking, -1.0)))
     if wide or touching or (unsure_whole and sure[best] > _sure(whole)):
         return options[best], answers[2 * best : 2 * best + 2]
     return None
