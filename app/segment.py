@@ -43,8 +43,8 @@ MERGE_OVERLAP = 0.5  # column overlap, as a share of the narrower group, that ma
 CROP_MARGIN = 2  # zero pixels around each digit's crop, so to_mnist sees a clean background ring
 # When to split: a group the touching-pair detector calls two digits, whatever its width. A group wider than
 # FORCE_SPLIT_RATIO for its height (under 0.5% of single digits are: a wide 0, 2 or 5) takes its best cut unless
-# the classifier is WIDE_SURE of it whole (the default model learned two digits
-# side by side as "not a digit", so a wide pair is rarely read whole that surely); a narrower one only when the
+# the classifier is WIDE_SURE of it whole (the default model learned two digits side by side as "not a digit", so
+# a wide pair is rarely read whole that surely); a narrower one only in the grey zone below, or when the
 # classifier is under SURE of it whole and surer of the split's two digits (the product of their top
 # probabilities) than of the whole. Tuned on the other 22 writers' pen digits (held-out writers excluded): looser
 # rules (a higher SURE, a lower FORCE) split touching pairs more often, but split single wide digits too, and a
@@ -312,12 +312,13 @@ def _candidates(group: _Group) -> list[tuple[_Group, _Group]]:
 def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group]], answers: np.ndarray,
             touching: bool, detector: TouchDetector | None,
             pairs: PairReader | None) -> tuple[tuple[_Group, _Group], np.ndarray] | None:
-    """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE; `touching`: the detector says the
-    group holds two digits), and its two answers. The cut kept is the one whose two parts the classifier is
-    surest of and, with a detector, that it finds likeliest to be one digit each: a cut through the wrong place
-    leaves a part with a piece of its neighbour, which the detector sees. With a pair reader, the chance that
-    the two parts' readings match its reading of the whole group weighs in too, and when it is PAIR_TRUST sure
-    of that reading, the best cut that reads it wins (docs/numbers.md has what each adds)."""
+    """The split to keep, if any (see FORCE_SPLIT_RATIO, WIDE_SURE and SURE; `touching`: the detector says the group
+    holds two digits, or leans that way while the classifier doubts it whole), and its two answers. The cut kept is
+    the one whose two parts the classifier is surest of and, with a detector, that it finds likeliest to be one
+    digit each: a cut through the wrong place leaves a part with a piece of its neighbour, which the detector sees.
+    With a pair reader, the chance that the two parts' readings match its reading of the whole group weighs in too,
+    and when it is PAIR_TRUST sure of that reading, the best cut that reads it wins (docs/numbers.md has what each
+    adds)."""
     if not options:
         return None
     left, right = answers[0::2], answers[1::2]
@@ -346,10 +347,10 @@ def _choose(group: _Group, whole: np.ndarray, options: list[tuple[_Group, _Group
 
 def _resolve(groups: list[_Group], classify: Classify,
              detector: TouchDetector | None, pairs: PairReader | None) -> tuple[list[Digit], list[_Group]]:
-    """Read each group whole, and split those that hold touching digits. The candidate splits of wide groups and
-    of those the detector calls two digits share the model call with every whole group; only a narrower group the
-    classifier is unsure of costs a second call. Returns the digits settled and the parts of split groups that
-    may hold more touching digits."""
+    """Read each group whole, and split those that hold touching digits. The candidate splits of wide groups and of
+    those the detector calls two digits share the model call with every whole group; only a narrower group the
+    classifier is unsure of (or that is in the grey zone, GREY_TWO and GREY_SURE) costs a second call. Returns the
+    digits settled and the parts of split groups that may hold more touching digits."""
     wholes = [g.mnist for g in groups]
     narrow = [g.ratio < FORCE_SPLIT_RATIO for g in groups]
     two = np.zeros(len(groups))
