@@ -275,7 +275,8 @@ def test_a_wide_group_the_detector_calls_two_digits_is_cut_however_sure_the_clas
     assert group.ratio >= FORCE_SPLIT_RATIO
     sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
     assert len(read_digits(image, sure_zero, 12, detector_saying(False))) == 1
-    assert len(read_digits(image, sure_zero, 12, detector_saying(True))) == 2
+    # cut (a stand-in that calls every group two may cut a wide part again: only the first cut is this rule's)
+    assert len(read_digits(image, sure_zero, 12, detector_saying(True))) >= 2
 
 
 class PairReading:
