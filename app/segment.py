@@ -149,15 +149,16 @@ def _pool(mask: np.ndarray, factor: int) -> np.ndarray:
     height, width = mask.shape
     padded = np.zeros((-(-height // factor) * factor, -(-width // factor) * factor), dtype=bool)
     padded[:height, :width] = mask
-    rows = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1])
-    pooled_rows = rows[:, 0].copy()
-    for offset in range(1, factor):
-        pooled_rows |= rows[:, offset]
-    cells = pooled_rows.reshape(pooled_rows.shape[0], padded.shape[1] // factor, factor)
-    pooled = cells[..., 0].copy()
-    for offset in range(1, factor):
-        pooled |= cells[..., offset]
-    return pooled
+    rows = _any_of_last(padded.reshape(padded.shape[0] // factor, factor, padded.shape[1]).transpose(0, 2, 1))
+    return _any_of_last(rows.reshape(rows.shape[0], rows.shape[1] // factor, factor))
+
+
+def _any_of_last(cells: np.ndarray) -> np.ndarray:
+    """OR over the last axis, one strided view at a time."""
+    out = cells[..., 0].copy()
+    for offset in range(1, cells.shape[-1]):
+        out |= cells[..., offset]
+    return out
 
 
 def _components(ink: np.ndarray) -> list[_Group]:
@@ -353,9 +354,7 @@ def _resolve(groups: list[_Group], classify: Classify,
     digits settled and the parts of split groups that may hold more touching digits."""
     wholes = [g.mnist for g in groups]
     narrow = [g.ratio < FORCE_SPLIT_RATIO for g in groups]
-    two = np.zeros(len(groups))
-    if detector is not None:
-        two = detector.two_digits(np.stack(wholes))
+    two = detector.two_digits(np.stack(wholes)) if detector is not None else np.zeros(len(groups))
     touching = [bool(detector is not None and t >= detector.threshold) for t in two]
     cut_now = [not n or t for n, t in zip(narrow, touching, strict=True)]
     options = [_candidates(g) if c else [] for g, c in zip(groups, cut_now, strict=True)]

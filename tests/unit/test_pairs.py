@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.pairs import PAIR_BOX, PAIR_SHAPE, PAIRS_FILE, load_pair_reader, pair_input
-from app.segment import _choose, _Group
+from app.segment import PAIR_TRUST, _choose, _Group
 from app.training import pairs as recipe
 from app.training.numbers_eval import evaluate_numbers, number_cases
 from app.training.pen import HELD_OUT_WRITERS
@@ -64,16 +64,21 @@ def test_the_shipped_reader_reads_mnist_test_digits_pushed_together(registry, mn
     assert right >= 0.9, right
 
 
-class _Reads:
-    """A stand-in reader that is sure the group is `first` then `second`."""
+class _Reading:
+    """A stand-in reader whose (10, 10) reading of any group is fixed."""
 
-    def __init__(self, first: int, second: int) -> None:
-        self.pair = (first, second)
+    def __init__(self, both: np.ndarray) -> None:
+        self.both = both
 
     def read(self, inputs: np.ndarray) -> np.ndarray:
-        out = np.full((len(inputs), 10, 10), 1e-4)
-        out[:, self.pair[0], self.pair[1]] = 1.0
-        return out
+        return np.repeat(self.both[np.newaxis], len(inputs), axis=0)
+
+
+def _sure_of(first: int, second: int) -> _Reading:
+    """A stand-in reader that is sure the group is `first` then `second`."""
+    both = np.full((10, 10), 1e-4)
+    both[first, second] = 1.0
+    return _Reading(both)
 
 
 def _answer(digit: int, sure: float) -> np.ndarray:
@@ -89,8 +94,26 @@ def test_the_cut_kept_is_the_one_the_pair_reading_agrees_with() -> None:
     whole = _answer(0, 0.9)
     chosen, _ = _choose(group, whole, options, answers, touching=True, detector=None, pairs=None)
     assert chosen == options[0]  # the parts alone: the surer cut
-    chosen, chosen_answers = _choose(group, whole, options, answers, touching=True, detector=None, pairs=_Reads(3, 5))
+    chosen, chosen_answers = _choose(group, whole, options, answers, touching=True, detector=None, pairs=_sure_of(3, 5))
     assert chosen == options[1] and [int(a.argmax()) for a in chosen_answers] == [3, 5]
+
+
+def test_a_cut_that_reads_what_the_pair_reader_is_sure_of_is_kept() -> None:
+    """Cut A's parts are read surely as 3 and 5, cut B's unsurely as 8 and 6. The pair reader gives "35" 0.1 and
+    "86" 0.65: the ranking (sureness x agreement) prefers A, but a reading of the whole that sure picks B."""
+    group = _Group((0, 0, 40, 30), np.ones((30, 40), np.float32))
+    part = _Group((0, 0, 20, 30), np.ones((30, 20), np.float32))
+    options = [(part, part), (part, part)]
+    answers = np.stack([_answer(3, 0.99), _answer(5, 0.99), _answer(8, 0.3), _answer(6, 0.3)])
+    both = np.full((10, 10), 0.25 / 98)
+    both[3, 5], both[8, 6] = 0.1, 0.65
+    assert both[8, 6] >= PAIR_TRUST
+    whole = _answer(0, 0.99)
+    chosen = _choose(group, whole, options, answers, True, None, _Reading(both))
+    assert [int(a.argmax()) for a in chosen[1]] == [8, 6]
+    both[8, 6], both[3, 5] = PAIR_TRUST - 0.05, 0.1 + 0.05 + 0.65 - PAIR_TRUST  # not sure enough: the ranking decides
+    chosen = _choose(group, whole, options, answers, True, None, _Reading(both))
+    assert [int(a.argmax()) for a in chosen[1]] == [3, 5]
 
 
 def test_held_out_touching_pairs_are_read_better_with_the_pair_reader(registry, pen_digits) -> None:

@@ -14,10 +14,7 @@ from app.modeling.pen import NUMBER_ASPECT, NUMBER_SENT_HEIGHT
 from app.preprocess import ink_image
 from app.segment import (
     FORCE_SPLIT_RATIO,
-    PAIR_TRUST,
-    _choose,
     _components,
-    _Group,
     _pool,
     group_strokes,
     label_runs,
@@ -278,34 +275,3 @@ def test_a_wide_group_the_detector_calls_two_digits_is_cut_however_sure_the_clas
     # cut (a stand-in that calls every group two may cut a wide part again: only the first cut is this rule's)
     assert len(read_digits(image, sure_zero, 12, detector_saying(True))) >= 2
 
-
-class PairReading:
-    """A pair reader whose reading of any group is fixed."""
-
-    def __init__(self, both: np.ndarray) -> None:
-        self.both = both
-
-    def read(self, fields: np.ndarray) -> np.ndarray:
-        return np.repeat(self.both[np.newaxis], len(fields), axis=0)
-
-
-def reading(digit: int, probability: float) -> np.ndarray:
-    return np.where(np.arange(10) == digit, probability, (1 - probability) / 9)
-
-
-def test_a_cut_that_reads_what_the_pair_reader_is_sure_of_is_kept() -> None:
-    """Cut A's parts are read surely as 3 and 5, cut B's unsurely as 8 and 6. The pair reader gives "35" 0.1 and
-    "86" 0.65: the ranking (sureness x agreement) prefers A, but a reading of the whole that sure picks B."""
-    group = _Group((0, 0, 40, 30), np.ones((30, 40), np.float32))
-    part = _Group((0, 0, 20, 30), np.ones((30, 20), np.float32))
-    options = [(part, part), (part, part)]
-    answers = np.stack([reading(3, 0.99), reading(5, 0.99), reading(8, 0.3), reading(6, 0.3)])
-    both = np.full((10, 10), 0.25 / 98)
-    both[3, 5], both[8, 6] = 0.1, 0.65
-    assert both[8, 6] >= PAIR_TRUST
-    whole = reading(0, 0.99)
-    chosen = _choose(group, whole, options, answers, True, None, PairReading(both))
-    assert [int(a.argmax()) for a in chosen[1]] == [8, 6]
-    both[8, 6], both[3, 5] = PAIR_TRUST - 0.05, 0.1 + 0.05 + 0.65 - PAIR_TRUST  # not sure enough: the ranking decides
-    chosen = _choose(group, whole, options, answers, True, None, PairReading(both))
-    assert [int(a.argmax()) for a in chosen[1]] == [3, 5]
