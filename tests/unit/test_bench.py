@@ -87,8 +87,12 @@ def test_the_in_process_ratio_is_the_median_of_alternating_rounds(settings: Sett
     timed = in_own_thread(stage_times, "litert", str(settings.models_dir), 10)
     for label in ("canvas", "png_28"):
         stages = timed[label]
-        assert {*STAGES, "whole_app", "whole_over_stages", "inside"} <= set(stages), stages
+        assert {*STAGES, "whole_app", "whole_over_stages", "inside", "pipeline", "pipeline_over_stages",
+                "whole_over_pipeline"} <= set(stages), stages
         assert all(stages[name] > 0 for name in STAGES) and stages["whole_over_stages"] > 0
+        # back to back, the five stages cost at least the dearest of them; the ratios are of the same rounds
+        assert stages["pipeline"] > max(stages[name] for name in STAGES)
+        assert stages["pipeline_over_stages"] > 0 and stages["whole_over_pipeline"] > 0
 
 
 def test_the_ratio_target_reads_the_rounds_ratio_where_there_is_one() -> None:
