@@ -27,34 +27,42 @@ NON_DIGITS = 3000
 NON_DIGIT_SEED = 777  # a draw apart from the recipe's own (seed 1234)
 
 
-def main() -> None:
-    import keras
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, required=True, help="MNIST IDX directory or .npz")
+    parser.add_argument("--pen", type=Path, required=True, help="the pen-digit strokes")
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
+    return parser.parse_args()
 
+
+def validation_sets(data_path: Path, pen_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The recipe's validation digits (images, labels) and a fresh draw of the training kinds of non-digits."""
     from app.training.data import load_mnist
     from app.training.evaluate import prepare
     from app.training.outliers import training_outliers
     from app.training.pen import draw_for_training, training_digits
     from app.training.train import SEED, split
+
+    data = load_mnist(data_path)
+    _, _, x_val, y_val = split(prepare(data.x_train), data.y_train, SEED)  # the recipe's own split
+    _, pen_validation = training_digits(pen_path)
+    x_pen, y_pen = draw_for_training(pen_validation, 1, SEED + 1)  # as the recipe draws them
+    outliers = training_outliers(NON_DIGITS, data.x_train, NON_DIGIT_SEED)
+    return np.concatenate([x_val[..., 0], x_pen]), np.concatenate([y_val, y_pen]), outliers
+
+
+def main() -> None:
+    import keras
+
     from app.verdict import shape_reason
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="MNIST IDX directory or .npz")
-    parser.add_argument("--pen", type=Path, required=True, help="the pen-digit strokes")
-    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
-    args = parser.parse_args()
-
+    args = arguments(__doc__.split("\n")[0])
     model = keras.models.load_model(args.model_dir / "cnn.keras", compile=False)
-    data = load_mnist(args.data)
-    _, _, x_val, y_val = split(prepare(data.x_train), data.y_train, SEED)  # the recipe's own split
-    _, pen_validation = training_digits(args.pen)
-    x_pen, y_pen = draw_for_training(pen_validation, 1, SEED + 1)  # as the recipe draws them
-    images = np.concatenate([x_val[..., 0], x_pen])
-    labels = np.concatenate([y_val, y_pen])
+    images, labels, outliers = validation_sets(args.data, args.pen)
     probabilities = model.predict(images[..., None], batch_size=1000, verbose=0)
     top, right = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
     shaped = np.array([shape_reason(image) is not None for image in images])
 
-    outliers = training_outliers(NON_DIGITS, data.x_train, NON_DIGIT_SEED)
     outlier_top = model.predict(outliers[..., None], batch_size=1000, verbose=0).max(axis=1)
     outlier_shaped = np.array([shape_reason(image) is not None for image in outliers])
 

@@ -13,7 +13,6 @@ evaluation-only kinds are never read.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,8 +22,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FLAGGED = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005)  # shares of the right answers flagged
-NON_DIGITS = 3000
-NON_DIGIT_SEED = 777  # the same draw as benchmarks/verdict_quantiles.py, apart from the recipe's own
 
 
 def scores(logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -43,33 +40,18 @@ def scores(logits: np.ndarray) -> dict[str, np.ndarray]:
 
 def main() -> None:
     import keras
+    from verdict_quantiles import arguments, validation_sets  # this folder's sibling script
 
-    from app.training.data import load_mnist
-    from app.training.evaluate import prepare
-    from app.training.outliers import training_outliers
-    from app.training.pen import draw_for_training, training_digits
-    from app.training.train import SEED, split
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, required=True, help="MNIST IDX directory or .npz")
-    parser.add_argument("--pen", type=Path, required=True, help="the pen-digit strokes")
-    parser.add_argument("--model-dir", type=Path, default=ROOT / "models")
-    args = parser.parse_args()
-
+    args = arguments(__doc__.split("\n")[0])
     model = keras.models.load_model(args.model_dir / "cnn.keras", compile=False)
     logits_of = keras.Model(model.input, model.get_layer("logits").output)
-    data = load_mnist(args.data)
-    _, _, x_val, y_val = split(prepare(data.x_train), data.y_train, SEED)  # the recipe's own split
-    _, pen_validation = training_digits(args.pen)
-    x_pen, y_pen = draw_for_training(pen_validation, 1, SEED + 1)  # as the recipe draws them
-    images = np.concatenate([x_val[..., 0], x_pen])
-    labels = np.concatenate([y_val, y_pen])
+    images, labels, outliers = validation_sets(args.data, args.pen)
     logits = logits_of.predict(images[..., None], batch_size=1000, verbose=0)
     right = logits.argmax(axis=1) == labels
-    outliers = training_outliers(NON_DIGITS, data.x_train, NON_DIGIT_SEED)
     outlier_logits = logits_of.predict(outliers[..., None], batch_size=1000, verbose=0)
 
-    print(f"validation digits: {len(labels):,}, accuracy {right.mean():.2%}; training-kind non-digits: {NON_DIGITS:,}")
+    print(f"validation digits: {len(labels):,}, accuracy {right.mean():.2%}; training-kind non-digits: "
+          f"{len(outliers):,}")
     print("| score | " + " | ".join(f"{share:.2%} flagged" for share in FLAGGED) + " |")
     print("|---|" + "---:|" * len(FLAGGED))
     digit_scores, outlier_scores = scores(logits), scores(outlier_logits)

@@ -573,6 +573,12 @@ def find(run: ServerRun, endpoint: str, concurrency: int) -> LoadResult | None:
     return next((x for x in run.loads if x.endpoint == endpoint and x.concurrency == concurrency), None)
 
 
+def rows_with(report: dict, key: str) -> list[tuple[str, str, dict]]:
+    """(runtime, input, stage times) of every in-process measurement that recorded `key` (older runs lack some)."""
+    return [(runtime, label, stages) for runtime, by_input in report["stages"].items()
+            for label, stages in by_input.items() if key in stages]
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
@@ -644,8 +650,7 @@ def markdown(report: dict) -> str:
     lines += ["", "Whole request through the app: POST /predict called as ASGI in the same process (the routing, "
               "body parsing and validation, the middleware, the stages and, for Keras under load, the hand-off to "
               "the model's thread and back), without the socket, HTTP parsing or the access log."]
-    inside_rows = [(runtime, label, stages) for runtime, by_input in report["stages"].items()
-                   for label, stages in by_input.items() if "inside" in stages]
+    inside_rows = rows_with(report, "inside")
     if inside_rows:
         lines += ["", "The same stages timed inside those whole requests (median µs; timers around the functions "
                   "the route calls): each runs once per request among everything else, colder in the caches than "
@@ -659,8 +664,7 @@ def markdown(report: dict) -> str:
                          + f" | {inside['whole']:.0f} | {inside['outside']:.0f} |")
         lines += ["", "Each column is a median over the same requests; the last is the median of each request's "
                   "whole time less its own stages."]
-    chained = [(runtime, label, stages) for runtime, by_input in report["stages"].items()
-               for label, stages in by_input.items() if "pipeline" in stages]
+    chained = rows_with(report, "pipeline")
     if chained:
         lines += ["", "The stages back to back (median µs): the five stages called in sequence on fresh "
                   "intermediates, as a request runs them, with no app around them. Against the tight loops this is "
