@@ -579,6 +579,12 @@ def rows_with(report: dict, key: str) -> list[tuple[str, str, dict]]:
             for label, stages in by_input.items() if key in stages]
 
 
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Markdown table lines: the first two columns name the row, the others are figures (right-aligned)."""
+    return ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2),
+            *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
@@ -656,12 +662,10 @@ def markdown(report: dict) -> str:
                   "the route calls): each runs once per request among everything else, colder in the caches than "
                   "in the tight loops above. What is left outside them is the routing, the middleware and the "
                   "hand-offs.", "",
-                  "| runtime | input | base64 | decode | preprocess | inference | answer + JSON | whole request | "
-                  "outside the stages |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for runtime, label, stages in inside_rows:
-            inside = stages["inside"]
-            lines.append(f"| {runtime} | {label} | " + " | ".join(f"{inside[k]:.0f}" for k in STAGES)
-                         + f" | {inside['whole']:.0f} | {inside['outside']:.0f} |")
+                  *table(["runtime", "input", "base64", "decode", "preprocess", "inference", "answer + JSON",
+                          "whole request", "outside the stages"],
+                         [[runtime, label, *(f"{stages['inside'][k]:.0f}" for k in (*STAGES, "whole", "outside"))]
+                          for runtime, label, stages in inside_rows])]
         lines += ["", "Each column is a median over the same requests; the last is the median of each request's "
                   "whole time less its own stages."]
     chained = rows_with(report, "pipeline")
@@ -670,12 +674,11 @@ def markdown(report: dict) -> str:
                   "intermediates, as a request runs them, with no app around them. Against the tight loops this is "
                   "what the stages cost each other in the caches; against the whole request, what the app adds "
                   "(medians of the rounds' ratios).", "",
-                  "| runtime | input | sum of the tight loops | back to back | × the sum | whole request | "
-                  "× back to back |", "|---|---|---:|---:|---:|---:|---:|"]
-        for runtime, label, stages in chained:
-            lines.append(f"| {runtime} | {label} | {sum(stages[k] for k in STAGES):.0f} | {stages['pipeline']:.0f} | "
-                         f"{stages['pipeline_over_stages']:.2f} | {stages['whole_app']:.0f} | "
-                         f"{stages['whole_over_pipeline']:.2f} |")
+                  *table(["runtime", "input", "sum of the tight loops", "back to back", "× the sum", "whole request",
+                          "× back to back"],
+                         [[runtime, label, f"{sum(stages[k] for k in STAGES):.0f}", f"{stages['pipeline']:.0f}",
+                           f"{stages['pipeline_over_stages']:.2f}", f"{stages['whole_app']:.0f}",
+                           f"{stages['whole_over_pipeline']:.2f}"] for runtime, label, stages in chained])]
     lines += ["", "## Targets against this run", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(report)]
     lines += ["", f"Raw figures: `{report['json_name']}`.", ""]

@@ -243,26 +243,32 @@ def detector_saying(two: bool) -> TouchDetector:
     return detector_scoring(0.99995 if two else 0.00005)
 
 
+def answering(probabilities: np.ndarray):
+    """A stand-in classifier that gives every input the same probabilities."""
+    return lambda batch: np.tile(probabilities, (len(batch), 1))
+
+
+SURE_ZERO = answering(np.eye(10, dtype=np.float32)[0])
+FAIRLY_SURE_ZERO = answering(np.r_[0.7, np.full(9, 0.3 / 9)])
+
+
 def test_a_narrow_group_is_split_when_the_detector_says_two_digits() -> None:
     """A joined "10" is narrower than FORCE_SPLIT_RATIO; the classifier (here sure of a 0 whatever it sees)
     never asks for a split, so the detector decides."""
     image = draw(one(1.75) + zero(2.0))
     assert len(groups_of(one(1.75) + zero(2.0))) == 1
-    sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
-    assert len(read_digits(image, sure_zero, 12, detector_saying(False))) == 1
-    assert len(read_digits(image, sure_zero, 12, detector_saying(True))) == 2
-    assert len(read_digits(image, sure_zero, 12)) == 1  # without a detector: the rules alone
+    assert len(read_digits(image, SURE_ZERO, 12, detector_saying(False))) == 1
+    assert len(read_digits(image, SURE_ZERO, 12, detector_saying(True))) == 2
+    assert len(read_digits(image, SURE_ZERO, 12)) == 1  # without a detector: the rules alone
 
 
 def test_the_grey_zone_cuts_a_group_the_detector_leans_to_and_the_classifier_doubts() -> None:
     """Under the detector's threshold (0.98 here), a score of at least GREY_TWO cuts the group only when the
     classifier is under GREY_SURE of it whole."""
     image = draw(one(1.75) + zero(2.0))
-    fairly_sure = lambda batch: np.tile(np.r_[0.7, np.full(9, 0.3 / 9)], (len(batch), 1))  # noqa: E731
-    sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
-    assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.6, threshold=0.98))) == 2
-    assert len(read_digits(image, sure_zero, 12, detector_scoring(0.6, threshold=0.98))) == 1
-    assert len(read_digits(image, fairly_sure, 12, detector_scoring(0.4, threshold=0.98))) == 1
+    assert len(read_digits(image, FAIRLY_SURE_ZERO, 12, detector_scoring(0.6, threshold=0.98))) == 2
+    assert len(read_digits(image, SURE_ZERO, 12, detector_scoring(0.6, threshold=0.98))) == 1
+    assert len(read_digits(image, FAIRLY_SURE_ZERO, 12, detector_scoring(0.4, threshold=0.98))) == 1
 
 
 def test_a_wide_group_the_detector_calls_two_digits_is_cut_however_sure_the_classifier_is() -> None:
@@ -270,8 +276,7 @@ def test_a_wide_group_the_detector_calls_two_digits_is_cut_however_sure_the_clas
     image = draw(strokes)
     [group] = groups_of(strokes)
     assert group.ratio >= FORCE_SPLIT_RATIO
-    sure_zero = lambda batch: np.tile(np.eye(10, dtype=np.float32)[0], (len(batch), 1))  # noqa: E731
-    assert len(read_digits(image, sure_zero, 12, detector_saying(False))) == 1
+    assert len(read_digits(image, SURE_ZERO, 12, detector_saying(False))) == 1
     # cut (a stand-in that calls every group two may cut a wide part again: only the first cut is this rule's)
-    assert len(read_digits(image, sure_zero, 12, detector_saying(True))) >= 2
+    assert len(read_digits(image, SURE_ZERO, 12, detector_saying(True))) >= 2
 
