@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -585,6 +586,21 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def stages_sum(stages: dict) -> float:
+    """The sum of the five stages' tight-loop medians: what the in-process ratio targets divide by."""
+    return sum(stages[k] for k in STAGES)
+
+
+def optional_table(report: dict, key: str, intro: str, header: list[str], cells: Callable[[dict], list[str]],
+                   after: str | None = None) -> list[str]:
+    """A section of the in-process tables that only newer runs measured (`key`): its intro, table and note."""
+    rows = rows_with(report, key)
+    if not rows:
+        return []
+    return ["", intro, "", *table(header, [[runtime, label, *cells(stages)] for runtime, label, stages in rows]),
+            *(["", after] if after else [])]
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [
@@ -642,43 +658,36 @@ def markdown(report: dict) -> str:
         "",
         "## In-process time per stage (median µs per call, default model, one image)",
         "",
-        "| runtime | input | base64 | decode | preprocess | inference | answer + JSON | sum | whole request "
-        "through the app | of which outside the stages |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for runtime, by_input in report["stages"].items():
-        for label, stages in by_input.items():
-            total = sum(stages[k] for k in STAGES)
-            whole = stages.get("whole_app")
-            tail = f" | {whole:.0f} | {whole - total:.0f} |" if whole is not None else " | | |"
-            lines.append(f"| {runtime} | {label} | " + " | ".join(f"{stages[k]:.0f}" for k in STAGES)
-                         + f" | {total:.0f}" + tail)
+    lines += table(["runtime", "input", "base64", "decode", "preprocess", "inference", "answer + JSON", "sum",
+                    "whole request through the app", "of which outside the stages"],
+                   [[runtime, label, *(f"{stages[k]:.0f}" for k in STAGES), f"{stages_sum(stages):.0f}",
+                     *((f"{stages['whole_app']:.0f}", f"{stages['whole_app'] - stages_sum(stages):.0f}")
+                       if "whole_app" in stages else ("", ""))]
+                    for runtime, by_input in report["stages"].items() for label, stages in by_input.items()])
     lines += ["", "Whole request through the app: POST /predict called as ASGI in the same process (the routing, "
               "body parsing and validation, the middleware, the stages and, for Keras under load, the hand-off to "
               "the model's thread and back), without the socket, HTTP parsing or the access log."]
-    inside_rows = rows_with(report, "inside")
-    if inside_rows:
-        lines += ["", "The same stages timed inside those whole requests (median µs; timers around the functions "
-                  "the route calls): each runs once per request among everything else, colder in the caches than "
-                  "in the tight loops above. What is left outside them is the routing, the middleware and the "
-                  "hand-offs.", "",
-                  *table(["runtime", "input", "base64", "decode", "preprocess", "inference", "answer + JSON",
-                          "whole request", "outside the stages"],
-                         [[runtime, label, *(f"{stages['inside'][k]:.0f}" for k in (*STAGES, "whole", "outside"))]
-                          for runtime, label, stages in inside_rows])]
-        lines += ["", "Each column is a median over the same requests; the last is the median of each request's "
-                  "whole time less its own stages."]
-    chained = rows_with(report, "pipeline")
-    if chained:
-        lines += ["", "The stages back to back (median µs): the five stages called in sequence on fresh "
-                  "intermediates, as a request runs them, with no app around them. Against the tight loops this is "
-                  "what the stages cost each other in the caches; against the whole request, what the app adds "
-                  "(medians of the rounds' ratios).", "",
-                  *table(["runtime", "input", "sum of the tight loops", "back to back", "× the sum", "whole request",
-                          "× back to back"],
-                         [[runtime, label, f"{sum(stages[k] for k in STAGES):.0f}", f"{stages['pipeline']:.0f}",
-                           f"{stages['pipeline_over_stages']:.2f}", f"{stages['whole_app']:.0f}",
-                           f"{stages['whole_over_pipeline']:.2f}"] for runtime, label, stages in chained])]
+    lines += optional_table(
+        report, "inside",
+        "The same stages timed inside those whole requests (median µs; timers around the functions the route "
+        "calls): each runs once per request among everything else, colder in the caches than in the tight loops "
+        "above. What is left outside them is the routing, the middleware and the hand-offs.",
+        ["runtime", "input", "base64", "decode", "preprocess", "inference", "answer + JSON", "whole request",
+         "outside the stages"],
+        lambda stages: [f"{stages['inside'][k]:.0f}" for k in (*STAGES, "whole", "outside")],
+        "Each column is a median over the same requests; the last is the median of each request's whole time less "
+        "its own stages.")
+    lines += optional_table(
+        report, "pipeline",
+        "The stages back to back (median µs): the five stages called in sequence on fresh intermediates, as a "
+        "request runs them, with no app around them. Against the tight loops this is what the stages cost each "
+        "other in the caches; against the whole request, what the app adds (medians of the rounds' ratios).",
+        ["runtime", "input", "sum of the tight loops", "back to back", "× the sum", "whole request",
+         "× back to back"],
+        lambda stages: [f"{stages_sum(stages):.0f}", f"{stages['pipeline']:.0f}",
+                        f"{stages['pipeline_over_stages']:.2f}", f"{stages['whole_app']:.0f}",
+                        f"{stages['whole_over_pipeline']:.2f}"])
     lines += ["", "## Targets against this run", "", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {target} | {measured} | {'yes' if met else 'no'} |" for target, measured, met in targets(report)]
     lines += ["", f"Raw figures: `{report['json_name']}`.", ""]
@@ -726,7 +735,7 @@ def overhead_targets(report: dict, load) -> list[tuple[str, str, bool]]:
         stages = by_input.get("canvas")
         if not stages or "whole_app" not in stages:
             continue
-        work = sum(stages[k] for k in STAGES)
+        work = stages_sum(stages)
         ratio = stages.get("whole_over_stages", stages["whole_app"] / work)  # older results: one pass, no rounds
         rows.append((f"{runtime}: whole POST /predict in process ≤ {WHOLE_OVER_STAGES_MAX:g} × its stages",
                      f"{ratio:.2f} × (medians: {stages['whole_app']:.0f} µs whole, {work:.0f} µs of stages)",
