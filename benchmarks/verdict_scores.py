@@ -26,15 +26,17 @@ FLAGGED = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005)  # shares of the right an
 
 def scores(logits: np.ndarray) -> dict[str, np.ndarray]:
     """Higher means more like a digit, for every score."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    from app.training.calibrate import softmax
+
+    probabilities = softmax(logits)
     ranked = np.sort(probabilities, axis=1)
+    largest = logits.max(axis=1)
     return {
         "top probability": ranked[:, -1],
         "negative entropy": (probabilities * np.log(np.maximum(probabilities, 1e-12))).sum(axis=1),
-        "energy (log-sum-exp)": np.log(np.exp(shifted).sum(axis=1)) + logits.max(axis=1),
+        "energy (log-sum-exp)": np.log(np.exp(logits - largest[:, None]).sum(axis=1)) + largest,
         "margin of the two likeliest": ranked[:, -1] - ranked[:, -2],
-        "largest logit": logits.max(axis=1),
+        "largest logit": largest,
     }
 
 
