@@ -54,6 +54,7 @@ def validation_sets(data_path: Path, pen_path: Path) -> tuple[np.ndarray, np.nda
 def main() -> None:
     import keras
 
+    from app.training.calibrate import verdict_thresholds
     from app.verdict import shape_reason
 
     args = arguments(__doc__.split("\n")[0])
@@ -70,8 +71,7 @@ def main() -> None:
     print("| quantiles (not-a-digit / unsure) | thresholds | right answers flagged | non-digits caught |")
     print("|---|---|---|---|")
     for not_digit_level, unsure_level in LEVELS:
-        not_digit = float(np.quantile(top, not_digit_level))
-        unsure = max(float(np.quantile(top[right], unsure_level)), not_digit)
+        not_digit, unsure = verdict_thresholds(probabilities, labels, not_digit_level, unsure_level)
         flagged = np.mean(right & ((top < unsure) | shaped))
         caught = np.mean((outlier_top < unsure) | outlier_shaped)
         print(f"| {not_digit_level:.2%} / {unsure_level:.2%} | {not_digit:.3f} / {unsure:.3f} | {flagged:.2%} "

@@ -73,11 +73,14 @@ def bake_temperature(model: keras.Model, temperature: float) -> None:
     layer.set_weights([kernel / temperature, bias / temperature])
 
 
-def verdict_thresholds(digit_probabilities: np.ndarray, digit_labels: np.ndarray) -> tuple[float, float]:
+def verdict_thresholds(digit_probabilities: np.ndarray, digit_labels: np.ndarray,
+                       not_digit_level: float = NOT_DIGIT_DIGIT_QUANTILE,
+                       unsure_level: float = UNSURE_RIGHT_QUANTILE) -> tuple[float, float]:
     """(not-a-digit below, unsure below) on the calibrated top probability, from validation digits: few real
-    digits fall under the first; few right answers under the second."""
+    digits fall under the first; few right answers under the second. The levels are parameters only for the
+    benchmarks that show what other levels would trade."""
     top = digit_probabilities.max(axis=1)
     right = digit_probabilities.argmax(axis=1) == digit_labels
-    not_digit = float(np.quantile(top, NOT_DIGIT_DIGIT_QUANTILE))
-    unsure = float(np.quantile(top[right], UNSURE_RIGHT_QUANTILE))
+    not_digit = float(np.quantile(top, not_digit_level))
+    unsure = float(np.quantile(top[right], unsure_level))
     return not_digit, max(unsure, not_digit)
