@@ -20,9 +20,6 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     from app.benchmark import bench
-    from app.config import Settings
-    from app.inference.registry import LoadedModel, load_runtime
-    from app.modeling.card import ModelCard
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -30,10 +27,7 @@ def main() -> None:
     parser.add_argument("--runtime", choices=("keras", "litert"), default="litert")
     args = parser.parse_args()
 
-    settings = Settings()
-    runtime = load_runtime(args.runtime, settings.models_dir, settings.default_model)
-    runtime.warm()
-    loaded = LoadedModel(ModelCard.read(settings.models_dir / f"{settings.default_model}.json"), runtime)
+    settings, loaded = bench.default_model(args.runtime)
     body = json.dumps({"image": bench.data_url(bench.canvas_png(bench.sample_digits(1)[0]))}).encode()
 
     def app_without(dropped: tuple[str, ...]):

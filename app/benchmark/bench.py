@@ -351,44 +351,12 @@ def serve_and_load(runtime: str, workers: int, options, targets: dict, folder: P
 
 def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
     """Median µs per call of each stage of one request, in this process (run in a fresh child)."""
-    from app.config import Settings
-    from app.imaging import decode_base64_image, decode_image
-    from app.inference.registry import load_runtime
-    from app.preprocess import to_mnist
-    from app.recognizer import build_prediction
-
-    settings = Settings()
-    loaded_runtime = load_runtime(runtime, Path(models_dir), settings.default_model)
-    loaded_runtime.warm()
-    from app.inference.registry import LoadedModel
-    from app.modeling.card import ModelCard
-
-    loaded = LoadedModel(ModelCard.read(Path(models_dir) / f"{settings.default_model}.json"), loaded_runtime)
+    settings, loaded = default_model(runtime, Path(models_dir))
     digit = sample_digits(1)[0]
     result = {}
     for label, data in (("canvas", canvas_png(digit)), ("png_28", png(digit))):
-        text = data_url(data)
-        raw = decode_base64_image(text, settings.max_request_bytes)
-        grey = decode_image(raw, settings.max_image_pixels, settings.max_image_side)
-        image = to_mnist(grey)
-        batch = image[np.newaxis, ..., np.newaxis]
-        probabilities = loaded_runtime.predict(batch)[0]
-        stages = {
-            "base64": lambda: decode_base64_image(text, settings.max_request_bytes),
-            "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
-            "preprocess": lambda: to_mnist(grey),
-            "inference": lambda: loaded_runtime.predict(batch),
-            "answer_json": lambda: build_prediction(loaded, probabilities, image, 0.0).model_dump_json(),
-        }
-
-        def pipeline() -> str:
-            """The five stages back to back on fresh intermediates, as a request runs them, with no app around."""
-            image_ = to_mnist(decode_image(decode_base64_image(text, settings.max_request_bytes),
-                                           settings.max_image_pixels, settings.max_image_side))
-            answer = loaded_runtime.predict(image_[np.newaxis, ..., np.newaxis])[0]
-            return build_prediction(loaded, answer, image_, 0.0).model_dump_json()
-
-        body = json.dumps({"image": text}).encode()
+        stages, pipeline = request_stages(settings, loaded, data)
+        body = json.dumps({"image": data_url(data)}).encode()
         app = app_for(settings, loaded)
         # Rounds alternate the stages and the whole request, so that the machine slowing down for a while (it
         # does: other tenants) weighs on both sides of the ratio alike instead of on whichever ran then.
@@ -408,6 +376,51 @@ def stage_times(runtime: str, models_dir: str, calls: int) -> dict:
                          for name, values in rounds.items()}
         result[label]["inside"] = stages_inside_requests(settings, loaded, body, calls)
     return result
+
+
+def default_model(runtime: str, models_dir: Path | None = None) -> tuple[Settings, LoadedModel]:
+    """The settings from the environment and the default model (from `models_dir`, else the settings' own),
+    loaded and warmed in this process."""
+    from app.config import Settings
+    from app.inference.registry import LoadedModel, load_runtime
+    from app.modeling.card import ModelCard
+
+    settings = Settings()
+    models_dir = models_dir or settings.models_dir
+    loaded_runtime = load_runtime(runtime, models_dir, settings.default_model)
+    loaded_runtime.warm()
+    return settings, LoadedModel(ModelCard.read(models_dir / f"{settings.default_model}.json"), loaded_runtime)
+
+
+def request_stages(settings: Settings, loaded: LoadedModel,
+                   data: bytes) -> tuple[dict[str, Callable[[], object]], Callable[[], str]]:
+    """The five stages of POST /predict for one image, each a call on fixed inputs (the intermediates computed
+    once), and the pipeline: the five back to back on fresh intermediates, as a request runs them, no app around."""
+    from app.imaging import decode_base64_image, decode_image
+    from app.preprocess import to_mnist
+    from app.recognizer import build_prediction
+
+    text = data_url(data)
+    raw = decode_base64_image(text, settings.max_request_bytes)
+    grey = decode_image(raw, settings.max_image_pixels, settings.max_image_side)
+    image = to_mnist(grey)
+    batch = image[np.newaxis, ..., np.newaxis]
+    probabilities = loaded.runtime.predict(batch)[0]
+    stages = {
+        "base64": lambda: decode_base64_image(text, settings.max_request_bytes),
+        "decode": lambda: decode_image(raw, settings.max_image_pixels, settings.max_image_side),
+        "preprocess": lambda: to_mnist(grey),
+        "inference": lambda: loaded.runtime.predict(batch),
+        "answer_json": lambda: build_prediction(loaded, probabilities, image, 0.0).model_dump_json(),
+    }
+
+    def pipeline() -> str:
+        image_ = to_mnist(decode_image(decode_base64_image(text, settings.max_request_bytes),
+                                       settings.max_image_pixels, settings.max_image_side))
+        answer = loaded.runtime.predict(image_[np.newaxis, ..., np.newaxis])[0]
+        return build_prediction(loaded, answer, image_, 0.0).model_dump_json()
+
+    return stages, pipeline
 
 
 def stages_inside_requests(settings: Settings, loaded: LoadedModel, body: bytes, calls: int) -> dict[str, float]:
