@@ -61,12 +61,12 @@ def main() -> None:
 
     settings, loaded = bench.default_model(args.runtime)
     stages, pipeline = bench.request_stages(settings, loaded, bench.canvas_png(bench.sample_digits(1)[0]))
-    settings_runs = {"tight loop": tight, "others in between": lambda s, n: per_stage(s, n, lambda _: None),
+    ways = {"tight loop": tight, "others in between": lambda s, n: per_stage(s, n, lambda _: None),
                      "4 MiB streamed in between": streamed}
-    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in settings_runs}
+    rounds: dict[str, list[dict[str, float]]] = {name: [] for name in ways}
     whole: list[float] = []
     for _ in range(args.rounds):
-        for name, run in settings_runs.items():
+        for name, run in ways.items():
             rounds[name].append(run(stages, args.calls))
         whole.append(bench.median_us(pipeline, args.calls))
     print(f"{args.runtime}, canvas, median µs per call ({args.rounds} rounds of {args.calls})")
