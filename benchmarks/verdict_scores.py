@@ -4,10 +4,10 @@ The verdict thresholds the calibrated top probability. Other scores from the lit
 the entropy of the softmax, the energy (log-sum-exp of the logits; Liu et al. 2020), the margin between the two
 likeliest digits, the largest logit; and, from the features before them, the Mahalanobis distance to the nearest
 class mean (Lee et al. 2018; class means and one shared covariance of the last hidden layer's 128 units, fitted
-on the recipe's training digits: MNIST's training split and the training writers). For each, this prints the
-share of non-digits caught when a given share of the right answers is flagged, on the validation digits the
-recipe holds out (MNIST's validation split and the validation pen writers) against a fresh draw of the
-*training* kinds of non-digits; the held-out writers and the evaluation-only kinds are never read.
+on the recipe's training digits: MNIST's training split and the training writers), and the norm of those units.
+For each, this prints the share of non-digits caught when a given share of the right answers is flagged, on the
+validation digits the recipe holds out (MNIST's validation split and the validation pen writers) against a fresh
+draw of the *training* kinds of non-digits; the held-out writers and the evaluation-only kinds are never read.
 
     PYTHONPATH=$PWD python benchmarks/verdict_scores.py --data ../shared/data/mnist \
         --pen ../shared/data/pen-digits [--model-dir models]
@@ -97,8 +97,9 @@ def main() -> None:
     print("| score | " + " | ".join(f"{share:.2%} flagged" for share in FLAGGED) + " |")
     print("|---|" + "---:|" * len(FLAGGED))
     digit_scores, outlier_scores = scores(logits), scores(outlier_logits)
-    digit_scores["Mahalanobis, last hidden layer"] = feature_score(features)
-    outlier_scores["Mahalanobis, last hidden layer"] = feature_score(outlier_features)
+    for name, score in (("Mahalanobis, last hidden layer", feature_score),
+                        ("norm of the last hidden layer", lambda points: np.linalg.norm(points, axis=1))):
+        digit_scores[name], outlier_scores[name] = score(features), score(outlier_features)
     for name, values in digit_scores.items():
         caught = [np.mean(outlier_scores[name] < np.quantile(values[right], share)) for share in FLAGGED]
         print(f"| {name} | " + " | ".join(f"{c:.1%}" for c in caught) + " |")
