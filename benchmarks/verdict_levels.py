@@ -23,12 +23,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def main() -> None:
     import keras
-    from verdict_quantiles import LEVELS, arguments, validation_sets
+    from verdict_quantiles import LEVELS, arguments, mnist_and_split, validation_sets
 
     from app.cli import prepare_pen_inputs
     from app.modeling.card import VerdictThresholds
     from app.training.calibrate import verdict_thresholds
-    from app.training.data import load_mnist
     from app.training.evaluate import prepare
     from app.training.pen import load_pen_digits, writers_split
     from app.training.verdict_eval import non_digit_sets, report
@@ -41,7 +40,7 @@ def main() -> None:
 
     images, labels, _ = validation_sets(args.data, args.pen)
     probabilities = predict(images[..., None])
-    data = load_mnist(args.data)
+    data, _ = mnist_and_split(args.data)  # read once, with validation_sets
     _, _, held_out = writers_split(load_pen_digits(args.pen))
     digits = {"held-out pen writers": prepare_pen_inputs(held_out),
               "MNIST test": (prepare(data.x_test)[..., 0], data.y_test)}

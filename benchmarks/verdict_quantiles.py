@@ -14,10 +14,15 @@ table can inform the choice of levels without fitting them to the evaluation set
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.training.data import Mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,16 +40,25 @@ def arguments(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def validation_sets(data_path: Path, pen_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The recipe's validation digits (images, labels) and a fresh draw of the training kinds of non-digits."""
+@functools.cache
+def mnist_and_split(data_path: Path) -> tuple[Mnist, tuple[np.ndarray, ...]]:
+    """MNIST, read once per process, and the recipe's own split of its training digits through the serving
+    preprocessing (x_train, y_train, x_val, y_val): the benchmarks of this folder share the work."""
     from app.training.data import load_mnist
     from app.training.evaluate import prepare
-    from app.training.outliers import training_outliers
-    from app.training.pen import draw_for_training, training_digits
     from app.training.train import SEED, split
 
     data = load_mnist(data_path)
-    _, _, x_val, y_val = split(prepare(data.x_train), data.y_train, SEED)  # the recipe's own split
+    return data, split(prepare(data.x_train), data.y_train, SEED)
+
+
+def validation_sets(data_path: Path, pen_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The recipe's validation digits (images, labels) and a fresh draw of the training kinds of non-digits."""
+    from app.training.outliers import training_outliers
+    from app.training.pen import draw_for_training, training_digits
+    from app.training.train import SEED
+
+    data, (_, _, x_val, y_val) = mnist_and_split(data_path)
     _, pen_validation = training_digits(pen_path)
     x_pen, y_pen = draw_for_training(pen_validation, 1, SEED + 1)  # as the recipe draws them
     outliers = training_outliers(NON_DIGITS, data.x_train, NON_DIGIT_SEED)

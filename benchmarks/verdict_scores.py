@@ -48,14 +48,13 @@ COVARIANCE_RIDGE = 1e-3  # added to the covariance's diagonal: some units are de
 
 def training_digits(data_path: Path, pen_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """The digits the recipe trains on, un-augmented: MNIST's training split and the training writers drawn once."""
-    from app.training.data import load_mnist
-    from app.training.evaluate import prepare
+    from verdict_quantiles import mnist_and_split
+
     from app.training.pen import draw_for_training
     from app.training.pen import training_digits as pen_digits
-    from app.training.train import SEED, split
+    from app.training.train import SEED
 
-    data = load_mnist(data_path)
-    x_train, y_train, _, _ = split(prepare(data.x_train), data.y_train, SEED)
+    _, (x_train, y_train, _, _) = mnist_and_split(data_path)
     x_pen, y_pen = draw_for_training(pen_digits(pen_path)[0], 1, SEED)
     return np.concatenate([x_train[..., 0], x_pen]), np.concatenate([y_train, y_pen])
 
