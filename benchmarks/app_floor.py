@@ -14,7 +14,6 @@ issue 18 cannot be met by any change around the stages that keeps the app's chec
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -81,11 +80,7 @@ def with_app_middleware(settings, loaded, inner):
 def main() -> None:
     from app.benchmark import bench
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runtime", choices=("keras", "litert"), default="litert")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=400, help="calls per variant and round (median taken)")
-    args = parser.parse_args()
+    args = bench.round_options(__doc__, rounds=5, calls=400, calls_help="calls per variant and round (median taken)")
 
     settings, loaded = bench.default_model(args.runtime)
     png = bench.canvas_png(bench.sample_digits(1)[0])

@@ -8,7 +8,6 @@ median. Nothing goes over a socket.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -21,11 +20,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     from app.benchmark import bench
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=400, help="requests per variant and round (median taken)")
-    parser.add_argument("--runtime", choices=("keras", "litert"), default="litert")
-    args = parser.parse_args()
+    args = bench.round_options(__doc__, rounds=5, calls=400, calls_help="requests per variant and round (median taken)")
 
     settings, loaded = bench.default_model(args.runtime)
     body = json.dumps({"image": bench.data_url(bench.canvas_png(bench.sample_digits(1)[0]))}).encode()

@@ -11,7 +11,6 @@ the settings; each figure is the median of the rounds' medians. The page's canva
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -53,11 +52,7 @@ def streamed(stages: dict[str, Callable[[], object]], calls: int) -> dict[str, f
 def main() -> None:
     from app.benchmark import bench
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runtime", choices=("keras", "litert"), default="litert")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--calls", type=int, default=1000, help="calls per stage, setting and round")
-    args = parser.parse_args()
+    args = bench.round_options(__doc__, rounds=3, calls=1000, calls_help="calls per stage, setting and round")
 
     settings, loaded = bench.default_model(args.runtime)
     stages, pipeline = bench.request_stages(settings, loaded, bench.canvas_png(bench.sample_digits(1)[0]))

@@ -16,6 +16,7 @@ report names. For each runtime and worker count it:
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os
@@ -521,6 +522,15 @@ def app_request_us(app: FastAPI, body: bytes, calls: int) -> float:
 
 STAGES = ("base64", "decode", "preprocess", "inference", "answer_json")
 STAGE_ROUNDS = 5  # the in-process timings are taken in this many alternating rounds (see stage_times)
+
+
+def round_options(doc: str, rounds: int, calls: int, calls_help: str) -> argparse.Namespace:
+    """The command line the in-process benchmarks in benchmarks/ share: --runtime, --rounds, --calls."""
+    parser = argparse.ArgumentParser(description=doc.split("\n", 1)[0])
+    parser.add_argument("--runtime", choices=("keras", "litert"), default="litert")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--calls", type=int, default=calls, help=calls_help)
+    return parser.parse_args()
 
 
 def median_us(fn, calls: int) -> float:
