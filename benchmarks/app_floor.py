@@ -106,7 +106,7 @@ def main() -> None:
     tight = median["stages, tight loops"]
     print(f"POST /predict, the page's canvas, {args.runtime}: median µs over {args.rounds} rounds of {args.calls}")
     for name, value in median.items():
-        print(f"  {name:42} {value:8.0f}  ({value / tight:.2f} × the tight loops)")
+        print(f"  {name:46} {value:8.0f}  ({value / tight:.2f} × the tight loops)")
     floor = median["the app, prebuilt answer"]
     allowed = 1.3 * tight - median["stages back to back"]
     print(f"room the target leaves around the stages back to back: 1.3 × {tight:.0f} − "
