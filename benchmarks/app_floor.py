@@ -67,12 +67,10 @@ def bare_asgi(answer: bytes, parse: bool = False):
     return app
 
 
-def with_app_middleware(settings, loaded, inner):
-    """`inner` wrapped in the app's own middleware (the bad-input defences and headers), innermost first as
+def with_app_middleware(app, inner):
+    """`inner` wrapped in `app`'s own middleware (the bad-input defences and headers), innermost first as
     Starlette stacks them, but without Starlette's routing, request object and exception handlers."""
-    from app.benchmark import bench
-
-    for middleware in reversed(bench.app_for(settings, loaded).user_middleware):
+    for middleware in reversed(app.user_middleware):
         inner = middleware.cls(inner, *middleware.args, **middleware.kwargs)
     return inner
 
@@ -87,12 +85,12 @@ def main() -> None:
     body = json.dumps({"image": bench.data_url(png)}).encode()
     stages, pipeline = bench.request_stages(settings, loaded, png)
     answer = pipeline().encode()
+    served = bench.app_for(settings, loaded)
     apps = {
-        "the app as served": bench.app_for(settings, loaded),
+        "the app as served": served,
         "the app, prebuilt answer": prebuilt_app(settings, loaded, answer, middleware=True),
         "the app, prebuilt answer, no middleware": prebuilt_app(settings, loaded, answer, middleware=False),
-        "the app's middleware around bare ASGI, parsed": with_app_middleware(settings, loaded,
-                                                                             bare_asgi(answer, parse=True)),
+        "the app's middleware around bare ASGI, parsed": with_app_middleware(served, bare_asgi(answer, parse=True)),
         "bare ASGI, parsed, prebuilt answer": bare_asgi(answer, parse=True),
         "bare ASGI, prebuilt answer": bare_asgi(answer),
     }
